@@ -1,0 +1,210 @@
+"""The genetic process of Genetic CNN (Xie & Yuille 2017, Algorithm 1), exactly as the paper states it.
+
+Initialisation: N individuals, bits ~ Bernoulli(0.5) (or all zeros, Sec. 4.1.2). Each of T generations:
+  selection  -- Russian roulette: N independent draws with P(n) proportional to r_n - min_m r_m, so the
+                worst individual never survives (uniform when all fitnesses are equal);
+  crossover  -- pairs (2n-1, 2n), n = 1..floor(N/2), with probability p_C; each pair of stages is
+                swapped with probability q_C;
+  mutation   -- every individual that took no part in a crossover is mutated with probability p_M; each
+                bit flips with probability q_M;
+  evaluation -- every individual is evaluated; one seen before (same canonical network) is trained again
+                as its next replicate, and its fitness is the mean over all its occurrences.
+So the run asks for exactly N (T + 1) evaluations (1,020 in the paper).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from algorithms.base import Algorithm, Candidate, Observation, rng_state, set_rng_state
+from harness.errors import EvonasError
+from harness.spaces.base import SearchSpace
+
+
+def roulette_probabilities(fitness: Sequence[float]) -> np.ndarray:
+    """P(n) proportional to r_n - min r (Sec. 3.2.2); uniform when every fitness is equal."""
+    r = np.asarray(fitness, dtype=float)
+    weights = r - r.min()
+    total = weights.sum()
+    if total <= 0:
+        return np.full(len(r), 1.0 / len(r))
+    return weights / total
+
+
+class GeneticCnnGA(Algorithm):
+    name = "genetic_cnn_ga"
+    description = "Genetic CNN's GA (Xie & Yuille 2017): roulette selection, stage crossover, bit mutation"
+    generational = True
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        rng: np.random.Generator,
+        population: int = 20,
+        generations: int = 50,
+        p_mutation: float = 0.8,
+        q_mutation: float = 0.05,
+        p_crossover: float = 0.2,
+        q_crossover: float = 0.2,
+        init: str = "random",
+    ) -> None:
+        super().__init__(space, rng)
+        for needed in ("flip_bits", "swap_stages", "zeros"):
+            if not hasattr(space, needed):
+                raise EvonasError(
+                    f"genetic_cnn_ga needs a binary stage space such as genetic_cnn, not {space.name}"
+                )
+        if init not in ("random", "zeros"):
+            raise EvonasError(f"genetic_cnn_ga init must be 'random' or 'zeros', not {init!r}")
+        if population < 2 or generations < 0:
+            raise EvonasError("genetic_cnn_ga needs population >= 2 and generations >= 0")
+        self.population_size = int(population)
+        self.generations = int(generations)
+        self.p_mutation = float(p_mutation)
+        self.q_mutation = float(q_mutation)
+        self.p_crossover = float(p_crossover)
+        self.q_crossover = float(q_crossover)
+        self.init = init
+        self.generation = -1  # index of the generation being evaluated
+        self.members: list[str] = []  # encodings of the current generation
+        self.replicates: list[int] = []
+        self.handed = 0
+        self.results: dict[
+            int, tuple[str, float]
+        ] = {}  # member index -> (arch hash, this occurrence's result)
+        self.occurrences: dict[str, list[float]] = {}  # arch hash -> results of all its occurrences so far
+        self.asked_occurrences: dict[str, int] = {}  # arch hash -> replicates handed out so far
+        self.fitness: list[float] = []  # mean-over-occurrences fitness of the last complete generation
+        self.history: list[dict[str, Any]] = []  # per generation: encodings and fitness (Table 1)
+        # the last selection and variation: parents, crossed pairs, mutated members (Fig. 4 diagnostics)
+        self.last_variation: dict[str, list[int]] = {}
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {
+            "population": self.population_size,
+            "generations": self.generations,
+            "p_mutation": self.p_mutation,
+            "q_mutation": self.q_mutation,
+            "p_crossover": self.p_crossover,
+            "q_crossover": self.q_crossover,
+            "init": self.init,
+        }
+
+    @property
+    def finished(self) -> bool:
+        return self.generation >= self.generations and self._generation_complete()
+
+    def _generation_complete(self) -> bool:
+        return self.generation >= 0 and len(self.results) == self.population_size
+
+    # --- generations ---
+    def _start_generation(self, genomes: list[Any]) -> None:
+        self.generation += 1
+        self.members = [self._enc(g) for g in genomes]
+        self.replicates = []
+        for genome in genomes:
+            arch = self.space.hash(genome)
+            k = self.asked_occurrences.get(arch, 0)
+            self.replicates.append(k)
+            self.asked_occurrences[arch] = k + 1
+        self.handed = 0
+        self.results = {}
+
+    def _initial(self) -> list[Any]:
+        if self.init == "zeros":
+            return [self.space.zeros() for _ in range(self.population_size)]
+        return [self.space.sample(self.rng) for _ in range(self.population_size)]
+
+    def _next_generation(self) -> list[Any]:
+        n = self.population_size
+        probs = roulette_probabilities(self.fitness)
+        chosen = self.rng.choice(n, size=n, replace=True, p=probs)
+        genomes = [self._dec(self.members[i]) for i in chosen]
+        crossed = [False] * n
+        for a in range(0, n - 1, 2):
+            if self.rng.random() < self.p_crossover:
+                genomes[a], genomes[a + 1] = self.space.swap_stages(
+                    genomes[a], genomes[a + 1], self.q_crossover, self.rng
+                )
+                crossed[a] = crossed[a + 1] = True
+        mutated = []
+        for i in range(n):
+            if not crossed[i] and self.rng.random() < self.p_mutation:
+                genomes[i] = self.space.flip_bits(genomes[i], self.q_mutation, self.rng)
+                mutated.append(i)
+        self.last_variation = {
+            "parents": chosen.tolist(),
+            "crossed_pairs": [a for a in range(0, n - 1, 2) if crossed[a]],
+            "mutated": mutated,
+        }
+        return genomes
+
+    # --- ask / tell ---
+    def ask(self, n: int) -> list[Candidate]:
+        if self.generation < 0:
+            self._start_generation(self._initial())
+        elif self._generation_complete() and self.generation < self.generations:
+            self._start_generation(self._next_generation())
+        out = []
+        while self.handed < len(self.members) and len(out) < n:
+            i = self.handed
+            out.append(Candidate(self._dec(self.members[i]), self.replicates[i], self.generation))
+            self.handed += 1
+        return out
+
+    def tell(self, observations: Sequence[Observation]) -> None:
+        for candidate, outcome in observations:
+            index = self._member_index(candidate)
+            self.results[index] = (outcome.arch_hash, float(outcome.fitness))
+            self.occurrences.setdefault(outcome.arch_hash, []).append(float(outcome.fitness))
+        if self._generation_complete():
+            self.fitness = [
+                float(np.mean(self.occurrences[self.results[i][0]])) for i in range(self.population_size)
+            ]
+            self.history.append(
+                {"generation": self.generation, "members": list(self.members), "fitness": list(self.fitness)}
+            )
+
+    def _member_index(self, candidate: Candidate) -> int:
+        if candidate.generation != self.generation:
+            raise EvonasError(f"result for generation {candidate.generation} told during {self.generation}")
+        encoding = self._enc(candidate.genome)
+        for i in range(self.handed):
+            if (
+                i not in self.results
+                and self.members[i] == encoding
+                and self.replicates[i] == candidate.replicate
+            ):
+                return i
+        raise EvonasError(f"result for a candidate this GA did not hand out: {encoding!r}")
+
+    # --- persistence ---
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "rng": rng_state(self.rng),
+            "generation": self.generation,
+            "members": list(self.members),
+            "replicates": list(self.replicates),
+            "handed": self.handed,
+            "results": {int(k): list(v) for k, v in self.results.items()},
+            "occurrences": {k: list(v) for k, v in self.occurrences.items()},
+            "asked_occurrences": dict(self.asked_occurrences),
+            "fitness": list(self.fitness),
+            "history": [dict(h) for h in self.history],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        set_rng_state(self.rng, state["rng"])
+        self.generation = state["generation"]
+        self.members = list(state["members"])
+        self.replicates = list(state["replicates"])
+        self.handed = state["handed"]
+        self.results = {int(k): (v[0], float(v[1])) for k, v in state["results"].items()}
+        self.occurrences = {k: list(v) for k, v in state["occurrences"].items()}
+        self.asked_occurrences = dict(state["asked_occurrences"])
+        self.fitness = list(state["fitness"])
+        self.history = [dict(h) for h in state["history"]]

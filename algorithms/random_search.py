@@ -1,0 +1,37 @@
+"""Random search: independent draws from the space's own sampling distribution."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from algorithms.base import Algorithm, Candidate, Observation, rng_state, set_rng_state
+from harness.spaces.base import SearchSpace
+
+
+class RandomSearch(Algorithm):
+    name = "random_search"
+    description = (
+        "independent samples from the space's initial distribution (the baseline every report needs)"
+    )
+
+    def __init__(self, space: SearchSpace, rng: np.random.Generator) -> None:
+        super().__init__(space, rng)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def ask(self, n: int) -> list[Candidate]:
+        return [Candidate(self.space.sample(self.rng)) for _ in range(n)]
+
+    def tell(self, observations: Sequence[Observation]) -> None:
+        """Random search learns nothing from results."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": rng_state(self.rng)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        set_rng_state(self.rng, state["rng"])

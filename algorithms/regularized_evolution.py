@@ -1,0 +1,137 @@
+"""Regularized (aging) evolution, steady state, generic over any space's `mutate`.
+
+Real et al. (2019), as used for macro search by Kyriakides & Margaritis (2020): a population of P
+networks; each cycle draws S members (with replacement in the macro-search paper, without in Real et
+al.), mutates the best into a child, adds the child and removes the oldest member. The first P proposals
+are the space's random samples. With W asynchronous workers the tournament runs over the members told so
+far, as in Real et al.'s distributed setting.
+
+Presets (`preset=`): `kyriakides2020` (P = 100, S = 25 with replacement, 400 cycles: the paper),
+`kyriakides2020_code` (1,000 cycles: the reference code), `kyriakides2020_random` (the paper's random-search
+baseline: sample size 1, i.e. a random member is mutated), `real2019` (P = 100, S = 25 without replacement).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from algorithms.base import Algorithm, Candidate, Observation, rng_state, set_rng_state
+from harness.errors import EvonasError, unknown
+from harness.spaces.base import SearchSpace
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "kyriakides2020": {"population": 100, "sample_size": 25, "cycles": 400, "replacement": True},
+    "kyriakides2020_code": {"population": 100, "sample_size": 25, "cycles": 1000, "replacement": True},
+    "kyriakides2020_random": {"population": 100, "sample_size": 1, "cycles": 400, "replacement": True},
+    "real2019": {"population": 100, "sample_size": 25, "cycles": None, "replacement": False},
+}
+
+
+class RegularizedEvolution(Algorithm):
+    name = "regularized_evolution"
+    description = "aging evolution (Real et al. 2019): tournament parent, one mutation, oldest member removed"
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        rng: np.random.Generator,
+        preset: str | None = None,
+        population: int | None = None,
+        sample_size: int | None = None,
+        cycles: int | None = None,
+        replacement: bool | None = None,
+    ) -> None:
+        super().__init__(space, rng)
+        base: dict[str, Any] = {"population": 20, "sample_size": 5, "cycles": None, "replacement": True}
+        if preset is not None:
+            if preset not in PRESETS:
+                raise unknown("regularized_evolution preset", preset, list(PRESETS))
+            base.update(PRESETS[preset])
+        for key, value in (
+            ("population", population),
+            ("sample_size", sample_size),
+            ("cycles", cycles),
+            ("replacement", replacement),
+        ):
+            if value is not None:
+                base[key] = value
+        self.preset = preset
+        self.population_size = int(base["population"])
+        self.sample_size = int(base["sample_size"])
+        self.cycles = None if base["cycles"] is None else int(base["cycles"])
+        self.replacement = bool(base["replacement"])
+        if self.population_size < 1 or self.sample_size < 1:
+            raise EvonasError("regularized_evolution needs population >= 1 and sample_size >= 1")
+        if not self.replacement and self.sample_size > self.population_size:
+            raise EvonasError("sample_size > population needs replacement = true")
+        self.population: deque[tuple[str, float]] = deque()  # (encoding, fitness), oldest first
+        self.asked = 0
+        self.told = 0
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {
+            "preset": self.preset,
+            "population": self.population_size,
+            "sample_size": self.sample_size,
+            "cycles": self.cycles,
+            "replacement": self.replacement,
+        }
+
+    @property
+    def limit(self) -> int | None:
+        return None if self.cycles is None else self.population_size + self.cycles
+
+    @property
+    def finished(self) -> bool:
+        return self.limit is not None and self.told >= self.limit
+
+    def ask(self, n: int) -> list[Candidate]:
+        out: list[Candidate] = []
+        for _ in range(n):
+            if self.limit is not None and self.asked >= self.limit:
+                break
+            if self.asked < self.population_size:
+                genome = self.space.sample(self.rng)
+            elif self.population:
+                genome = self.space.mutate(self._parent(), self.rng)
+            else:
+                break  # the whole initial population is still being evaluated
+            out.append(Candidate(genome))
+            self.asked += 1
+        return out
+
+    def _parent(self) -> Any:
+        members = list(self.population)
+        size = len(members)
+        if self.replacement:
+            picks = self.rng.integers(0, size, self.sample_size)
+        else:
+            picks = self.rng.choice(size, size=min(self.sample_size, size), replace=False)
+        best = max(picks.tolist(), key=lambda i: (members[i][1], -i))  # ties: the oldest drawn member
+        return self._dec(members[best][0])
+
+    def tell(self, observations: Sequence[Observation]) -> None:
+        for candidate, outcome in observations:
+            self.population.append((self._enc(candidate.genome), float(outcome.fitness)))
+            if len(self.population) > self.population_size:
+                self.population.popleft()
+            self.told += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "rng": rng_state(self.rng),
+            "population": list(self.population),
+            "asked": self.asked,
+            "told": self.told,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        set_rng_state(self.rng, state["rng"])
+        self.population = deque((enc, fit) for enc, fit in state["population"])
+        self.asked = state["asked"]
+        self.told = state["told"]

@@ -1,0 +1,493 @@
+"""The `evonas` command.
+
+Every failure the user can cause (bad config, unknown name, malformed genome, missing dataset, locked or
+corrupt cache) ends as one line `evonas: error: ...` on stderr and exit status 2; an interrupted run says how
+to resume and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.errors import EvonasError
+
+log = logging.getLogger("evonas")
+
+DEFAULT_OUT = "evonas-report"
+
+
+def _add_cache(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache", help="DuckDB cache file (default: $EVONAS_CACHE or ./evonas.duckdb)")
+
+
+def _add_out(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"report directory (default: {DEFAULT_OUT})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evonas", description="Benchmark-and-reproduction harness for evolutionary NAS."
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    p = sub.add_parser("demo", help="the main job on digits (CPU): four algorithm families, then the report")
+    _add_cache(p)
+    _add_out(p)
+    p.add_argument("--workers", type=int, default=None, help="training processes (default: CPU cores)")
+
+    p = sub.add_parser("run", help="run an experiment file (TOML)")
+    p.add_argument("config", help="experiment file")
+    _add_cache(p)
+    _add_out(p)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--resume", action="store_true", help="continue unfinished runs of the experiment")
+    group.add_argument(
+        "--restart", action="store_true", help="forget the experiment's runs and run them again"
+    )
+    p.add_argument("--no-report", action="store_true", help="do not write the report afterwards")
+    p.add_argument("--executor", choices=("inline", "process", "ray"), help="override [evaluation] executor")
+    p.add_argument("--workers", type=int, help="override [evaluation] workers")
+    p.add_argument("--device", help="override [evaluation] device (cpu, cuda, cuda:1, auto)")
+    p.add_argument("--data-root", help="dataset directory (default: $EVONAS_DATA or ~/.cache/evonas/data)")
+
+    p = sub.add_parser("report", help="write the report from the cache alone")
+    _add_cache(p)
+    _add_out(p)
+    p.add_argument("--experiment", action="append", help="only this experiment (repeatable)")
+
+    p = sub.add_parser("cache", help="inspect, query, export, import and verify the cache")
+    csub = p.add_subparsers(dest="cache_verb", required=True, metavar="ACTION")
+    c = csub.add_parser("stats", help="counts per space and task")
+    _add_cache(c)
+    c.add_argument("--json", action="store_true")
+    c = csub.add_parser("query", help="stored replicates of one network, or raw SQL")
+    _add_cache(c)
+    c.add_argument("--space", help="space name, e.g. genetic_cnn")
+    c.add_argument(
+        "--space-params", default="{}", help="JSON space parameters, e.g. '{\"stages\": [3, 4, 5]}'"
+    )
+    c.add_argument("--arch", help="the network in the space's notation (any isomorphic string finds it)")
+    c.add_argument("--named", help="a named reference architecture of the space instead of --arch")
+    c.add_argument("--task", help="task preset name or task key (default: every task)")
+    c.add_argument("--sql", help="raw read-only SQL over the schema (tables: see README)")
+    c.add_argument("--json", action="store_true")
+    c = csub.add_parser("export", help="write every table as Parquet")
+    _add_cache(c)
+    c.add_argument("directory")
+    c = csub.add_parser("import", help="merge a Parquet export into the cache")
+    _add_cache(c)
+    c.add_argument("directory")
+    c = csub.add_parser("verify", help="check hashes, seeds and references of every stored row")
+    _add_cache(c)
+
+    p = sub.add_parser("reproduce", help="re-run a paper's setting (see `evonas reproduce --list`)")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--list", action="store_true")
+    _add_cache(p)
+    _add_out(p)
+    p.add_argument("--data-root", help="dataset directory")
+    p.add_argument("--device", help="cpu, cuda, auto")
+    p.add_argument("--download", action="store_true", help="let torchvision download the dataset")
+    p.add_argument("--replicates", type=int, default=1, help="trainings of a final network (seeds)")
+
+    p = sub.add_parser("bench", help="measure the trainer against the seed-style loop and the warm cache")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--json", action="store_true")
+
+    sub.add_parser("spaces", help="list search spaces")
+    sub.add_parser("algorithms", help="list algorithms")
+    return parser
+
+
+# --- verbs ---
+def cmd_spaces(args: argparse.Namespace) -> int:
+    from harness.spaces import space_class, space_names
+
+    for name in space_names():
+        print(f"{name:16s} {space_class(name).description}")
+    return 0
+
+
+def cmd_algorithms(args: argparse.Namespace) -> int:
+    from algorithms import algorithm_class, algorithm_names
+
+    for name in algorithm_names():
+        print(f"{name:24s} {algorithm_class(name).description}")
+    return 0
+
+
+def _open_cache(path: str | None, read_only: bool = False) -> Any:
+    from cache import Cache, default_cache_path
+
+    return Cache(default_cache_path(path), read_only=read_only)
+
+
+def _executor(settings: Any) -> Any:
+    from harness.executors import make_executor
+
+    return make_executor(
+        settings.executor,
+        workers=settings.workers,
+        slots_per_gpu=settings.slots_per_gpu,
+        threads=settings.threads,
+        address=settings.address,
+    )
+
+
+def run_experiment(config: Any, cache: Any, resume: bool, restart: bool, progress: bool) -> dict[str, Any]:
+    """Run every (algorithm, trial) of `config` against an open cache; returns a summary."""
+    from harness.runner import Runner
+
+    specs = config.run_specs()
+    existing = {r.run_id for r in cache.runs(config.name)}
+    wanted = {s.run_id for s in specs}
+    if existing and restart:
+        for run_id in sorted(existing):
+            cache.delete_run(run_id)
+    elif existing & wanted and not resume:
+        raise EvonasError(
+            f"experiment {config.name!r} already has {len(existing & wanted)} run(s) in {cache.path}: "
+            "pass --resume to continue unfinished runs or --restart to run it again (evaluations stay cached)"
+        )
+    cache.put_experiment(config.name, config.to_json(), _code_version(), _hardware())
+    start = time.perf_counter()
+    with _executor(config.evaluation) as executor:
+        runner = Runner(
+            cache,
+            executor,
+            mode=config.evaluation.mode,
+            device=config.evaluation.device,
+            data_root=config.evaluation.data_root,
+            progress=progress,
+        )
+        summaries = runner.run(specs, resume=resume)
+        trained = sum(e.trained for e in runner._evaluators.values())
+        hits = sum(e.hits for e in runner._evaluators.values())
+    return {
+        "experiment": config.name,
+        "runs": len(summaries),
+        "trained": trained,
+        "queries": trained + hits,
+        "cache_hits": hits,
+        "wall_seconds": time.perf_counter() - start,
+        "best": {s.run_id: s.best_fitness for s in summaries},
+    }
+
+
+def _code_version() -> str:
+    import subprocess
+
+    import harness
+
+    here = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return harness.__version__
+    if rev.returncode != 0:
+        return harness.__version__
+    return f"{harness.__version__}+g{rev.stdout.strip()}{'.dirty' if dirty.stdout.strip() else ''}"
+
+
+def _hardware() -> str:
+    import platform
+
+    import torch
+
+    info = {
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        if torch.cuda.is_available()
+        else [],
+        "system": platform.system(),
+    }
+    return json.dumps(info, sort_keys=True)
+
+
+def _summary_line(summary: dict[str, Any]) -> str:
+    hit_rate = summary["cache_hits"] / summary["queries"] if summary["queries"] else 0.0
+    return (
+        f"{summary['experiment']}: {summary['runs']} runs, {summary['queries']} queries, "
+        f"{summary['trained']} networks trained, cache hit rate {hit_rate:.0%}, "
+        f"{summary['wall_seconds']:.1f} s"
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from harness.config import load_config
+
+    config = load_config(args.config)
+    overrides = {
+        k: v
+        for k, v in (
+            ("executor", args.executor),
+            ("workers", args.workers),
+            ("device", args.device),
+            ("data_root", args.data_root),
+        )
+        if v is not None
+    }
+    if overrides:
+        config = replace(config, evaluation=replace(config.evaluation, **overrides))
+    with _open_cache(args.cache) as cache:
+        summary = run_experiment(
+            config, cache, args.resume, args.restart, progress=not args.quiet and sys.stderr.isatty()
+        )
+    print(_summary_line(summary))
+    if not args.no_report:
+        _write_report(args.cache, args.out, [config.name])
+    return 0
+
+
+def _write_report(cache_path: str | None, out: str, experiments: list[str] | None) -> None:
+    from reports import write_report
+
+    with _open_cache(cache_path, read_only=True) as cache:
+        index = write_report(cache, Path(out), experiments)
+    print(f"report: {index}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from harness.config import demo_config
+
+    config = demo_config()
+    if args.workers is not None:
+        config = replace(config, evaluation=replace(config.evaluation, workers=args.workers))
+    with _open_cache(args.cache) as cache:
+        summary = run_experiment(
+            config, cache, resume=False, restart=True, progress=not args.quiet and sys.stderr.isatty()
+        )
+    print(_summary_line(summary))
+    _write_report(args.cache, args.out, [config.name])
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    _write_report(args.cache, args.out, args.experiment)
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from cache import export_parquet, import_parquet
+    from cache.verify import verify
+
+    verb = args.cache_verb
+    if verb == "stats":
+        with _open_cache(args.cache, read_only=True) as cache:
+            stats = cache.stats()
+        if args.json:
+            print(json.dumps(stats, indent=2, default=str))
+        else:
+            print(format_stats(stats))
+        return 0
+    if verb == "query":
+        return cache_query(args)
+    if verb == "export":
+        with _open_cache(args.cache, read_only=True) as cache:
+            counts = export_parquet(cache, args.directory)
+        print(f"exported to {args.directory}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        return 0
+    if verb == "import":
+        with _open_cache(args.cache) as cache:
+            added = import_parquet(cache, args.directory)
+        print(f"imported from {args.directory}: " + ", ".join(f"{k} +{v}" for k, v in added.items()))
+        return 0
+    with _open_cache(args.cache, read_only=True) as cache:
+        problems = verify(cache)
+    if problems:
+        for problem in problems[:50]:
+            print(problem)
+        raise EvonasError(f"cache verification found {len(problems)} problem(s)")
+    print("cache verified: every hash, seed and reference checks out")
+    return 0
+
+
+def format_stats(stats: dict[str, Any]) -> str:
+    lines = [f"cache {stats['path']}"]
+    lines.append("  " + ", ".join(f"{k} {v}" for k, v in stats["tables"].items() if k not in ("meta",)))
+    if stats["queries"]:
+        lines.append(
+            f"  trajectory queries {stats['queries']}, answered from the cache {stats['cache_hits']} "
+            f"({stats['cache_hits'] / stats['queries']:.0%})"
+        )
+    for row in stats["per_task"]:
+        best = f"{row['best_val']:.4f}" if row["best_val"] is not None else "-"
+        lines.append(
+            f"  {row['space']:14s} {row['task'] or row['task_key']:24s} {row['architectures']:6d} networks "
+            f"{row['evaluations']:6d} evaluations ({row['ok']} ok) {row['train_seconds'] or 0:9.1f} s  "
+            f"best val {best}"
+        )
+    return "\n".join(lines)
+
+
+def cache_query(args: argparse.Namespace) -> int:
+    from harness.spaces import get_space
+    from harness.tasks import preset as task_preset
+    from harness.tasks import preset_names
+
+    with _open_cache(args.cache, read_only=True) as cache:
+        if args.sql:
+            cur = cache.execute(args.sql)
+            columns = [d[0] for d in cur.description] if cur.description else []
+            rows = cur.fetchall()
+            if args.json:
+                print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, indent=2))
+            else:
+                print("\t".join(columns))
+                for row in rows:
+                    print("\t".join("" if v is None else str(v) for v in row))
+            return 0
+        if not args.space or not (args.arch or args.named):
+            raise EvonasError("cache query needs --space and --arch (or --named), or --sql")
+        try:
+            space_params = json.loads(args.space_params)
+        except json.JSONDecodeError as exc:
+            raise EvonasError(f"--space-params is not JSON: {exc}") from exc
+        space = get_space(args.space, **space_params)
+        genome = space.named(args.named) if args.named else space.decode(args.arch)
+        arch = space.hash(genome)
+        task_key = None
+        if args.task:
+            keys = cache.task_keys(args.task)
+            if not keys and args.task in preset_names():
+                keys = [task_preset(args.task).key()]
+            if not keys:
+                raise EvonasError(f"no task {args.task!r} in the cache")
+            task_key = keys
+        records = [r for r in cache.replicates(arch) if task_key is None or r.task_key in task_key]
+        names = dict(cache.execute("SELECT task_key, name FROM tasks").fetchall())
+        stored = cache.architecture(arch)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "arch_hash": arch,
+                    "encoding": space.encode(genome),
+                    "stored_as": stored["encoding"] if stored else None,
+                    "evaluations": [dict(r.__dict__, task=names.get(r.task_key)) for r in records],
+                },
+                default=str,
+                indent=2,
+            )
+        )
+        return 0
+    print(f"{space.name} {space.encode(genome)!r}  hash {arch[:16]}")
+    if stored and stored["encoding"] != space.encode(genome):
+        print(f"  stored under the isomorphic string {stored['encoding']!r}")
+    if not records:
+        print("  no stored evaluations")
+        return 1
+    print(f"  {'task':24s} {'rep':>3s} {'status':7s} {'val_acc':>8s} {'test_acc':>8s} {'seconds':>8s} device")
+    for r in records:
+        val = f"{r.val_acc:.4f}" if r.val_acc is not None else "-"
+        test = f"{r.test_acc:.4f}" if r.test_acc is not None else "-"
+        print(
+            f"  {names.get(r.task_key, r.task_key):24s} {r.replicate:3d} {r.status:7s} {val:>8s} {test:>8s} "
+            f"{r.train_seconds:8.2f} {r.device}"
+        )
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from harness.reproduce import reproduce, reproduction_names
+
+    if args.list or not args.name:
+        from harness.reproduce import REPRODUCTIONS
+
+        for name in reproduction_names():
+            print(f"{name:20s} {REPRODUCTIONS[name].description}")
+        return 0
+    with _open_cache(args.cache) as cache:
+        lines = reproduce(
+            args.name,
+            cache,
+            data_root=args.data_root,
+            device=args.device,
+            download=args.download,
+            replicates=args.replicates,
+            progress=not args.quiet,
+        )
+    for line in lines:
+        print(line)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from harness.bench import run_benchmarks
+
+    results = run_benchmarks(device=args.device, repeats=args.repeats)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for key, value in results.items():
+            print(f"{key:40s} {value}")
+    return 0
+
+
+VERBS = {
+    "demo": cmd_demo,
+    "run": cmd_run,
+    "report": cmd_report,
+    "cache": cmd_cache,
+    "reproduce": cmd_reproduce,
+    "bench": cmd_bench,
+    "spaces": cmd_spaces,
+    "algorithms": cmd_algorithms,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING if args.verbose < 2 else optuna.logging.DEBUG)
+    except ImportError:
+        pass
+    try:
+        return VERBS[args.verb](args)
+    except EvonasError as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"evonas: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "evonas: interrupted; stored evaluations are kept; continue with `evonas run CONFIG --resume`",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""User-facing errors: each one becomes a single clear line and a non-zero exit in the CLI."""
+
+from __future__ import annotations
+
+
+class EvonasError(Exception):
+    """Base class for every error that is the user's input or environment, not a bug."""
+
+
+class InvalidGenomeError(EvonasError, ValueError):
+    """A genome or its string encoding is malformed for the space it was given to."""
+
+
+class UnknownNameError(EvonasError, KeyError):
+    """An unknown space, algorithm, task preset, dataset or named architecture."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it one plain line
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigError(EvonasError):
+    """An experiment file that cannot be read or does not describe a valid experiment."""
+
+
+class DatasetMissingError(EvonasError):
+    """A dataset's files are not present under the data root (and were not downloaded)."""
+
+
+class CacheError(EvonasError):
+    """The evaluation cache is corrupt, locked by another process, or asked for something it lacks."""
+
+
+class OperationNotSupported(EvonasError):
+    """A search space was asked for an optional operation it does not define (e.g. crossover)."""
+
+
+def unknown(kind: str, name: str, known: list[str] | tuple[str, ...]) -> UnknownNameError:
+    """Build the standard 'unknown X' error listing what is known."""
+    return UnknownNameError(f"unknown {kind} {name!r}; known: {', '.join(sorted(known))}")

@@ -1,0 +1,201 @@
+"""The evaluator chain: cache -> (table) -> train.
+
+An Evaluator answers requests for replicate r of a genome under one task. It hashes the genome
+canonically, looks the (hash, task, replicate) up in the cache (preloaded once per task, so a warm query
+is a dictionary lookup), and on a miss either trains the network through an executor (`live` mode) or
+refuses (`tabular` mode: the table is the benchmark, a miss is an error or an invalid result by policy).
+Only the driver process writes the cache: workers return results and the evaluator stores them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cache.hashing import training_seed
+from cache.records import EvalRecord
+from cache.store import Cache, library_versions, now
+from harness.errors import CacheError, ConfigError
+from harness.executors import Executor, InlineExecutor
+from harness.spaces.base import SearchSpace
+from harness.tasks import Task
+from harness.training import TrainingJob, TrainingResult, freeze_params
+
+log = logging.getLogger(__name__)
+
+MODES = ("live", "tabular")
+OUT_OF_TABLE = ("error", "invalid")
+
+
+@dataclass(frozen=True)
+class Request:
+    """Replicate `replicate` of `genome`; `run_id` is credited if this request causes a training."""
+
+    genome: Any
+    replicate: int = 0
+    run_id: str | None = None
+
+
+class Evaluator:
+    """Evaluations of one (space, task) pair, backed by a cache and an executor."""
+
+    def __init__(
+        self,
+        cache: Cache,
+        space: SearchSpace,
+        task: Task,
+        mode: str = "live",
+        executor: Executor | None = None,
+        out_of_table: str = "error",
+        device: str | None = None,
+        data_root: str | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ConfigError(f"evaluation mode {mode!r} not in {MODES}")
+        if out_of_table not in OUT_OF_TABLE:
+            raise ConfigError(f"out_of_table policy {out_of_table!r} not in {OUT_OF_TABLE}")
+        self.cache = cache
+        self.space = space
+        self.task = task
+        self.task_key = task.key()
+        self.mode = mode
+        self.executor = executor or InlineExecutor()
+        self.out_of_table = out_of_table
+        self.device = device
+        self.data_root = data_root
+        self.versions = library_versions()
+        self._known = cache.evaluations_for_task(self.task_key)
+        self._archs: set[str] = set()
+        self.trained = 0
+        self.hits = 0
+        if not cache.read_only:
+            cache.put_task(self.task_key, task.name, task.protocol(), task.dataset)
+
+    # --- lookups ---
+    def arch_hash(self, genome: Any) -> str:
+        return self.space.hash(genome)
+
+    def lookup(self, arch_hash: str, replicate: int) -> EvalRecord | None:
+        return self._known.get((arch_hash, replicate))
+
+    def stored_replicates(self, arch_hash: str) -> list[EvalRecord]:
+        return sorted((r for (h, _), r in self._known.items() if h == arch_hash), key=lambda r: r.replicate)
+
+    # --- evaluation ---
+    def evaluate(
+        self, requests: Sequence[Request], on_stored: Callable[[EvalRecord], None] | None = None
+    ) -> list[EvalRecord]:
+        """One record per request, in order. Misses are trained together (deduplicated) and stored."""
+        hashes = [self.arch_hash(r.genome) for r in requests]
+        missing: dict[tuple[str, int], Request] = {}
+        for request, arch in zip(requests, hashes, strict=True):
+            self._register(arch, request.genome)
+            key = (arch, request.replicate)
+            if key not in self._known and key not in missing:
+                missing[key] = request
+        self.hits += len(requests) - len(missing)
+        if missing:
+            if self.mode == "tabular":
+                self._out_of_table(missing)
+            else:
+                self._train(missing, on_stored)
+        return [self._known[(arch, r.replicate)] for r, arch in zip(requests, hashes, strict=True)]
+
+    def _register(self, arch_hash: str, genome: Any) -> None:
+        if arch_hash in self._archs or self.cache.read_only:
+            return
+        self.cache.put_architecture(
+            arch_hash,
+            self.space.name,
+            self.space.version,
+            self.space.encode(genome),
+            self.space.canonical(genome),
+            self.space.params,
+            self.space.summary(genome),
+        )
+        self._archs.add(arch_hash)
+
+    def _out_of_table(self, missing: dict[tuple[str, int], Request]) -> None:
+        (arch, replicate), request = next(iter(missing.items()))
+        if self.out_of_table == "error":
+            raise CacheError(
+                f"tabular mode: {self.space.name} network {self.space.encode(request.genome)!r} replicate "
+                f"{replicate} is not in the table for task {self.task.name} ({len(missing)} missing)"
+            )
+        for (arch, replicate), request in missing.items():
+            record = EvalRecord(
+                arch_hash=arch,
+                task_key=self.task_key,
+                replicate=replicate,
+                seed=training_seed(self.task_key, arch, replicate),
+                status="invalid",
+                error="not in the table (tabular mode, out_of_table='invalid')",
+                run_id=request.run_id,
+            )
+            self._known[(arch, replicate)] = record  # answered, never stored: the table stays the table
+
+    def _train(
+        self, missing: dict[tuple[str, int], Request], on_stored: Callable[[EvalRecord], None] | None
+    ) -> None:
+        keys = list(missing)
+        jobs = [
+            TrainingJob(
+                space_name=self.space.name,
+                space_params=freeze_params(self.space.params),
+                encoding=self.space.encode(missing[k].genome),
+                task=self.task,
+                seed=training_seed(self.task_key, k[0], k[1]),
+                device=self.device,
+                data_root=self.data_root,
+            )
+            for k in keys
+        ]
+        for index, result in self.executor.run(jobs):
+            key = keys[index]
+            record = self._record(key, jobs[index].seed, result, missing[key].run_id)
+            self._store(record)
+            if on_stored is not None:
+                on_stored(record)
+
+    def _record(
+        self, key: tuple[str, int], seed: int, result: TrainingResult, run_id: str | None
+    ) -> EvalRecord:
+        arch, replicate = key
+        return EvalRecord(
+            arch_hash=arch,
+            task_key=self.task_key,
+            replicate=replicate,
+            seed=seed,
+            status=result.status,
+            error=result.error,
+            val_acc=result.val_acc,
+            test_acc=result.test_acc,
+            train_loss=result.train_loss,
+            curve=tuple(result.curve),
+            train_seconds=result.train_seconds,
+            device=result.device,
+            versions=self.versions,
+            created_at=now(),
+            params=result.params,
+            flops=result.flops,
+            run_id=run_id,
+        )
+
+    def _store(self, record: EvalRecord) -> None:
+        with self.cache.transaction():
+            self.cache.put_evaluation(record)
+            if record.params is not None:
+                self.cache.set_architecture_size(record.arch_hash, record.params, record.flops, self.task_key)
+        self._known[(record.arch_hash, record.replicate)] = record
+        self.trained += 1
+        log.info(
+            "stored %s replicate %d of %s (%s, %.2f s, run %s)",
+            record.arch_hash[:12],
+            record.replicate,
+            self.task.name,
+            record.status,
+            record.train_seconds,
+            record.run_id,
+        )

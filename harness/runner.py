@@ -1,0 +1,476 @@
+"""Seeded multi-trial comparisons on a simulated clock, resumable after a kill.
+
+Each (algorithm, trial) of an experiment is a run with its own Generator, seeded from (experiment,
+algorithm label, trial). A run drives its algorithm through an event queue of W simulated workers: a free
+worker asks for a candidate, the candidate is evaluated (cache hit or training), and its result arrives
+at `now + recorded train seconds`, cached or not, so every algorithm pays the same simulated price for the
+same network whatever the cache held. Results are told in simulated completion order; the trajectory row
+of a query is written when its result arrives.
+
+Runs progress together in rounds: each round gathers the next requests of every active run, trains the
+misses in one batch on the executor (parallel across runs, deduplicated), and hands the results back.
+Every trained network is stored as soon as it finishes. At the end of a round that trained something (and
+every few seconds otherwise) all runs' new trajectory rows and checkpoints (algorithm state_dict, clock,
+queue) are committed in one transaction, so a killed process resumes from the last round boundary: what
+was stored is reused, nothing stored is trained again, and the trajectories equal an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import pickle
+import sys
+import time
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from algorithms import Algorithm, Candidate, Outcome, get_algorithm
+from cache.hashing import run_id as make_run_id
+from cache.hashing import run_seed
+from cache.records import EvalRecord, RunRecord, TrajectoryRow
+from cache.store import Cache, now
+from harness.errors import EvonasError
+from harness.evaluation import Evaluator, Request
+from harness.executors import Executor, InlineExecutor
+from harness.spaces import SearchSpace, get_space
+from harness.tasks import Task
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_SECONDS = 5.0
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Stop asking after `evaluations` queries and/or once the simulated clock passes `seconds`."""
+
+    evaluations: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.evaluations is None and self.seconds is None:
+            raise EvonasError("a budget needs evaluations or seconds")
+        if self.evaluations is not None and self.evaluations < 1:
+            raise EvonasError("budget evaluations must be >= 1")
+        if self.seconds is not None and self.seconds <= 0:
+            raise EvonasError("budget seconds must be > 0")
+
+    def to_json(self) -> str:
+        return json.dumps({"evaluations": self.evaluations, "seconds": self.seconds}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One (algorithm, trial) of an experiment, with everything that defines it."""
+
+    experiment: str
+    label: str
+    algorithm: str
+    params: tuple[tuple[str, Any], ...]
+    trial: int
+    space_name: str
+    space_params: tuple[tuple[str, Any], ...]
+    task: Task
+    budget: Budget
+    workers: int = 1
+    seed_salt: int = 0
+
+    @property
+    def run_id(self) -> str:
+        return make_run_id(self.experiment, self.label, self.trial)
+
+    @property
+    def seed(self) -> int:
+        return run_seed(f"{self.experiment}#{self.seed_salt}", self.label, self.trial)
+
+    def params_dict(self) -> dict[str, Any]:
+        return {k: _thaw(v) for k, v in self.params}
+
+    def space_params_dict(self) -> dict[str, Any]:
+        return {k: _thaw(v) for k, v in self.space_params}
+
+
+def _thaw(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def freeze(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+
+
+@dataclass(order=True)
+class _Event:
+    finish: float
+    seq: int
+    encoding: str = field(compare=False)
+    replicate: int = field(compare=False)
+    generation: int | None = field(compare=False)
+    arch_hash: str = field(compare=False)
+    cached: bool = field(compare=False)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    label: str
+    trial: int
+    steps: int
+    best_fitness: float
+    trained: int
+    status: str
+
+
+class RunDriver:
+    """Drives one run: the simulated event queue around an algorithm, as a generator of requests."""
+
+    def __init__(self, spec: RunSpec, space: SearchSpace, evaluator: Evaluator) -> None:
+        self.spec = spec
+        self.space = space
+        self.evaluator = evaluator
+        self.run_id = spec.run_id
+        self.objective = spec.task.objective
+        self.rng = np.random.default_rng(spec.seed)
+        self.algorithm: Algorithm = get_algorithm(spec.algorithm, space, rng=self.rng, **spec.params_dict())
+        self.now = 0.0
+        self.step = 0
+        self.asked = 0
+        self.seq = 0
+        self.pending: list[_Event] = []
+        self.outstanding: list[Candidate] = []
+        self.seen: set[tuple[str, int]] = set()
+        self.wall_offset = 0.0
+        self.wall_start = time.perf_counter()
+        self.best = float("-inf")
+        self.trained_here = 0
+        self.buffer: list[TrajectoryRow] = []
+        self.done = False
+        self._gen: Generator[list[Request], list[EvalRecord], None] | None = None
+        self._next: list[Request] | None = None
+
+    # --- persistence ---
+    def state(self) -> bytes:
+        return pickle.dumps(
+            {
+                "version": STATE_VERSION,
+                "algorithm": self.algorithm.state_dict(),
+                "now": self.now,
+                "step": self.step,
+                "asked": self.asked,
+                "seq": self.seq,
+                "pending": [
+                    (e.finish, e.seq, e.encoding, e.replicate, e.generation, e.arch_hash, e.cached)
+                    for e in self.pending
+                ],
+                "outstanding": [
+                    (self.space.encode(c.genome), c.replicate, c.generation) for c in self.outstanding
+                ],
+                "seen": sorted(self.seen),
+                "wall": self.wall_offset + (time.perf_counter() - self.wall_start),
+                "best": self.best,
+            }
+        )
+
+    def restore(self, blob: bytes) -> None:
+        state = pickle.loads(blob)
+        if state.get("version") != STATE_VERSION:
+            raise EvonasError(f"checkpoint of run {self.run_id} has an unknown format; use --restart")
+        self.algorithm.load_state_dict(state["algorithm"])
+        self.now = state["now"]
+        self.step = state["step"]
+        self.asked = state["asked"]
+        self.seq = state["seq"]
+        self.pending = [_Event(*row) for row in state["pending"]]
+        heapq.heapify(self.pending)
+        self.outstanding = [
+            Candidate(self.space.decode(enc), rep, gen) for enc, rep, gen in state["outstanding"]
+        ]
+        self.seen = {tuple(k) for k in state["seen"]}
+        self.wall_offset = state["wall"]
+        self.wall_start = time.perf_counter()
+        self.best = state["best"]
+
+    # --- the event loop ---
+    def requests(self) -> list[Request] | None:
+        """The run's next batch of requests, or None when the run is complete."""
+        if self._gen is None:
+            self._gen = self._loop()
+            try:
+                self._next = next(self._gen)
+            except StopIteration:
+                self._finish()
+        return None if self.done else self._next
+
+    def deliver(self, records: list[EvalRecord]) -> None:
+        assert self._gen is not None
+        try:
+            self._next = self._gen.send(records)
+        except StopIteration:
+            self._finish()
+
+    def _finish(self) -> None:
+        self.done = True
+        self._next = None
+
+    def _capacity(self) -> int:
+        budget = self.spec.budget
+        free = self.spec.workers - len(self.pending)
+        if budget.evaluations is not None:
+            free = min(free, budget.evaluations - self.asked)
+        if budget.seconds is not None and self.now >= budget.seconds:
+            free = 0
+        return max(0, free)
+
+    def _loop(self) -> Generator[list[Request], list[EvalRecord], None]:
+        while True:
+            if self.outstanding:
+                records = yield [Request(c.genome, c.replicate, self.run_id) for c in self.outstanding]
+                self._schedule(self.outstanding, records)
+                self.outstanding = []
+                continue
+            capacity = self._capacity()
+            candidates = self.algorithm.ask(capacity) if capacity > 0 else []
+            if candidates:
+                self.outstanding = list(candidates[:capacity])
+                continue
+            if not self.pending:
+                if capacity > 0 and not self.algorithm.finished:
+                    log.warning("%s proposed nothing and waits for nothing; stopping the run", self.run_id)
+                return
+            self._complete_next()
+
+    def _schedule(self, candidates: Sequence[Candidate], records: Sequence[EvalRecord]) -> None:
+        for cand, rec in zip(candidates, records, strict=True):
+            key = (rec.arch_hash, rec.replicate)
+            cached = not (rec.run_id == self.run_id and key not in self.seen)
+            self.seen.add(key)
+            if not cached:
+                self.trained_here += 1
+            event = _Event(
+                finish=self.now + float(rec.train_seconds or 0.0),
+                seq=self.seq,
+                encoding=self.space.encode(cand.genome),
+                replicate=cand.replicate,
+                generation=cand.generation,
+                arch_hash=rec.arch_hash,
+                cached=cached,
+            )
+            self.seq += 1
+            self.asked += 1
+            heapq.heappush(self.pending, event)
+
+    def _complete_next(self) -> None:
+        event = heapq.heappop(self.pending)
+        self.now = max(self.now, event.finish)
+        record = self.evaluator.lookup(event.arch_hash, event.replicate)
+        assert record is not None, "a scheduled evaluation must be known"
+        outcome = outcome_of(record, self.objective)
+        candidate = Candidate(self.space.decode(event.encoding), event.replicate, event.generation)
+        self.algorithm.tell([(candidate, outcome)])
+        self.best = max(self.best, outcome.fitness)
+        self.buffer.append(
+            TrajectoryRow(
+                run_id=self.run_id,
+                step=self.step,
+                arch_hash=event.arch_hash,
+                replicate=event.replicate,
+                fitness=outcome.fitness,
+                cached=event.cached,
+                sim_seconds=self.now,
+                wall_seconds=self.wall_offset + (time.perf_counter() - self.wall_start),
+                generation=event.generation,
+                encoding=event.encoding,
+            )
+        )
+        self.step += 1
+
+
+def outcome_of(record: EvalRecord, objective: str) -> Outcome:
+    return Outcome(
+        arch_hash=record.arch_hash,
+        fitness=record.metric(objective),
+        status=record.status,
+        val_acc=record.val_acc,
+        test_acc=record.test_acc,
+        params=record.params,
+        flops=record.flops,
+        train_seconds=float(record.train_seconds or 0.0),
+        predicted=record.predicted,
+    )
+
+
+class Runner:
+    """Runs a set of RunSpecs against a cache, in rounds, with checkpoints."""
+
+    def __init__(
+        self,
+        cache: Cache,
+        executor: Executor | None = None,
+        mode: str = "live",
+        device: str | None = None,
+        data_root: str | None = None,
+        progress: bool | None = None,
+        checkpoint_seconds: float = CHECKPOINT_SECONDS,
+        on_round: Callable[[int], None] | None = None,
+    ) -> None:
+        self.cache = cache
+        self.executor = executor or InlineExecutor()
+        self.mode = mode
+        self.device = device
+        self.data_root = data_root
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.checkpoint_seconds = checkpoint_seconds
+        self.on_round = on_round
+        self._evaluators: dict[tuple[str, str, str], Evaluator] = {}
+
+    def evaluator(self, space: SearchSpace, task: Task) -> Evaluator:
+        key = (space.name, json.dumps(space.params, sort_keys=True), task.key())
+        if key not in self._evaluators:
+            self._evaluators[key] = Evaluator(
+                self.cache,
+                space,
+                task,
+                self.mode,
+                self.executor,
+                device=self.device,
+                data_root=self.data_root,
+            )
+        return self._evaluators[key]
+
+    # --- setting runs up ---
+    def _driver(self, spec: RunSpec, resume: bool) -> RunDriver | None:
+        space = get_space(spec.space_name, **spec.space_params_dict())
+        driver = RunDriver(spec, space, self.evaluator(space, spec.task))
+        existing = self.cache.get_run(spec.run_id)
+        if existing is not None and existing.status == "finished":
+            if resume:
+                return None
+            raise EvonasError(f"run {spec.run_id} already finished in {self.cache.path}")
+        checkpoint = self.cache.load_checkpoint(spec.run_id) if existing is not None else None
+        with self.cache.transaction():
+            if checkpoint is not None:
+                step, blob = checkpoint
+                driver.restore(blob)
+                self.cache.truncate_trajectory(spec.run_id, step)
+                log.info("resuming %s at step %d", spec.run_id, step)
+            else:
+                self.cache.truncate_trajectory(spec.run_id, 0)
+            self.cache.put_run(
+                RunRecord(
+                    run_id=spec.run_id,
+                    experiment=spec.experiment,
+                    algorithm=spec.label,
+                    params=json.dumps(spec.params_dict(), sort_keys=True),
+                    space=spec.space_name,
+                    task_key=spec.task.key(),
+                    trial=spec.trial,
+                    seed=spec.seed,
+                    budget=spec.budget.to_json(),
+                    status="running",
+                    started_at=existing.started_at if existing is not None else now(),
+                    space_params=json.dumps(spec.space_params_dict(), sort_keys=True),
+                    algorithm_name=spec.algorithm,
+                    objective=spec.task.objective,
+                    workers=spec.workers,
+                )
+            )
+        return driver
+
+    # --- the rounds ---
+    def run(self, specs: Sequence[RunSpec], resume: bool = False) -> list[RunSummary]:
+        drivers = [d for d in (self._driver(s, resume) for s in specs) if d is not None]
+        total = sum(d.spec.budget.evaluations or 0 for d in drivers) or None
+        done_steps = sum(d.step for d in drivers)
+        bar = _progress_bar(total, done_steps, self.progress)
+        last_commit = time.perf_counter()
+        round_index = 0
+        try:
+            active = list(drivers)
+            while active:
+                trained_before = sum(e.trained for e in self._evaluators.values())
+                batches: dict[int, list[Request]] = {}
+                for i, driver in enumerate(active):
+                    reqs = driver.requests()
+                    if reqs is not None:
+                        batches[i] = reqs
+                records = self._evaluate(active, batches, bar)
+                steps_before = sum(d.step for d in active)
+                for i, recs in records.items():
+                    active[i].deliver(recs)
+                for driver in active:  # a driver may finish without a request (e.g. zero budget)
+                    driver.requests()
+                if bar is not None:
+                    bar.update(sum(d.step for d in active) - steps_before)
+                finished = [d for d in active if d.done]
+                trained = sum(e.trained for e in self._evaluators.values()) - trained_before
+                if trained or finished or time.perf_counter() - last_commit > self.checkpoint_seconds:
+                    self._commit(active)
+                    last_commit = time.perf_counter()
+                active = [d for d in active if not d.done]
+                round_index += 1
+                if self.on_round is not None:
+                    self.on_round(round_index)
+            self._commit(drivers)
+        finally:
+            if bar is not None:
+                bar.close()
+        return [self._summary(d) for d in drivers]
+
+    def _evaluate(
+        self, active: list[RunDriver], batches: dict[int, list[Request]], bar: Any
+    ) -> dict[int, list[EvalRecord]]:
+        groups: dict[int, list[int]] = {}
+        for i in batches:
+            groups.setdefault(id(active[i].evaluator), []).append(i)
+        out: dict[int, list[EvalRecord]] = {}
+        for members in groups.values():
+            evaluator = active[members[0]].evaluator
+            flat = [r for i in members for r in batches[i]]
+            on_stored = None
+            if bar is not None:
+
+                def on_stored(record: EvalRecord, bar: Any = bar, evaluator: Evaluator = evaluator) -> None:
+                    bar.set_postfix_str(f"trained {sum(e.trained for e in self._evaluators.values())}")
+
+            records = evaluator.evaluate(flat, on_stored=on_stored)
+            pos = 0
+            for i in members:
+                n = len(batches[i])
+                out[i] = records[pos : pos + n]
+                pos += n
+        return out
+
+    def _commit(self, drivers: Sequence[RunDriver]) -> None:
+        with self.cache.transaction():
+            for driver in drivers:
+                self.cache.append_trajectory(driver.buffer)
+                driver.buffer = []
+                if driver.done:
+                    self.cache.save_checkpoint(driver.run_id, driver.step, driver.state())
+                    self.cache.set_run_status(driver.run_id, "finished", finished=True)
+                else:
+                    self.cache.save_checkpoint(driver.run_id, driver.step, driver.state())
+
+    def _summary(self, driver: RunDriver) -> RunSummary:
+        return RunSummary(
+            run_id=driver.run_id,
+            label=driver.spec.label,
+            trial=driver.spec.trial,
+            steps=driver.step,
+            best_fitness=driver.best,
+            trained=driver.trained_here,
+            status="finished" if driver.done else "running",
+        )
+
+
+def _progress_bar(total: int | None, initial: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="eval", dynamic_ncols=True, file=sys.stderr)

@@ -1,0 +1,285 @@
+"""Tasks: a dataset plus the training protocol that turns an architecture into a fitness (the fidelity).
+
+A Task is a frozen value. `task.key()` hashes everything that changes a training result (dataset, split,
+epochs, batch size, optimiser, schedule, augmentation, normalisation, precision) and nothing else: the
+task's `name` is a label and its `objective` only chooses which recorded metric counts as fitness, so a
+preset that reads test accuracy (a paper's protocol) shares every stored evaluation with its
+validation-accuracy twin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from harness.errors import ConfigError, unknown
+from harness.spaces.base import canonical_json
+
+OBJECTIVES = ("val_acc", "test_acc")
+OPTIMIZERS = ("sgd", "adam", "adamw", "adamax")
+SCHEDULES = ("constant", "step", "cosine")
+AUGMENTATIONS = ("hflip", "crop", "random_erasing")
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class Split:
+    """How a dataset is cut into train/validation/test.
+
+    `train` and `val` are drawn (stratified, seeded by `seed`) from the dataset's official training pool;
+    `train=None` takes everything left after `val`. `test=None` uses the official test set; for datasets
+    without one (digits, synthetic) `test` images are drawn from the pool as well.
+    """
+
+    train: int | None = None
+    val: int = 0
+    test: int | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    name: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    nesterov: bool = False
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Learning-rate schedule over epochs: constant, step (multiply by `gamma` at each milestone), cosine."""
+
+    name: str = "constant"
+    milestones: tuple[int, ...] = ()
+    gamma: float = 0.1
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    dataset: str
+    split: Split = field(default_factory=Split)
+    epochs: int = 10
+    batch_size: int = 64
+    optimizer: Optimizer = field(default_factory=Optimizer)
+    schedule: Schedule = field(default_factory=Schedule)
+    augmentation: tuple[str, ...] = ()
+    normalize: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    precision: str = "fp32"
+    objective: str = "val_acc"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.epochs < 1:
+            problems.append("epochs must be >= 1")
+        if self.batch_size < 1:
+            problems.append("batch_size must be >= 1")
+        if self.optimizer.name not in OPTIMIZERS:
+            problems.append(f"optimizer {self.optimizer.name!r} not in {OPTIMIZERS}")
+        if self.optimizer.lr <= 0:
+            problems.append("optimizer lr must be > 0")
+        if self.schedule.name not in SCHEDULES:
+            problems.append(f"schedule {self.schedule.name!r} not in {SCHEDULES}")
+        bad_aug = [a for a in self.augmentation if a not in AUGMENTATIONS]
+        if bad_aug:
+            problems.append(f"augmentation {bad_aug} not in {AUGMENTATIONS}")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision {self.precision!r} not in {PRECISIONS}")
+        if self.objective not in OBJECTIVES:
+            problems.append(f"objective {self.objective!r} not in {OBJECTIVES}")
+        if self.objective == "val_acc" and self.split.val <= 0:
+            problems.append("objective 'val_acc' needs split.val > 0")
+        if problems:
+            raise ConfigError(f"task {self.name!r}: " + "; ".join(problems))
+
+    # --- identity ---
+    def protocol(self) -> dict[str, Any]:
+        """Everything that changes a training result, as plain data (the task's spec)."""
+        spec = asdict(self)
+        for label in ("name", "objective", "description"):
+            spec.pop(label)
+        spec["augmentation"] = sorted(spec["augmentation"])
+        return spec
+
+    def key(self) -> str:
+        """Stable hash (hex sha256, 16 characters) of the training protocol."""
+        return hashlib.sha256(canonical_json(self.protocol()).encode("utf-8")).hexdigest()[:16]
+
+    # --- what building a network needs ---
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        from harness.data import dataset_info
+
+        return dataset_info(self.dataset).input_shape
+
+    @property
+    def num_classes(self) -> int:
+        from harness.data import dataset_info
+
+        return dataset_info(self.dataset).num_classes
+
+    def with_objective(self, objective: str) -> Task:
+        return replace(self, objective=objective)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Task:
+        """Build a task from plain data (a TOML table or `to_dict()` output); unknown keys are errors."""
+        data = dict(data)
+        known = {f.name for f in fields(cls)}
+        extra = sorted(set(data) - known)
+        if extra:
+            raise ConfigError(f"unknown task field(s): {', '.join(extra)}")
+        try:
+            if "split" in data:
+                data["split"] = Split(**data["split"])
+            if "optimizer" in data:
+                data["optimizer"] = Optimizer(**data["optimizer"])
+            if "schedule" in data:
+                sched = dict(data["schedule"])
+                sched["milestones"] = tuple(sched.get("milestones", ()))
+                data["schedule"] = Schedule(**sched)
+            if "augmentation" in data:
+                data["augmentation"] = tuple(data["augmentation"])
+            if data.get("normalize") is not None:
+                mean, std = data["normalize"]
+                data["normalize"] = (tuple(float(v) for v in mean), tuple(float(v) for v in std))
+            return cls(**data)
+        except TypeError as exc:
+            raise ConfigError(f"bad task definition: {exc}") from exc
+
+
+def _preset_table() -> dict[str, Task]:
+    cifar_norm = ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
+    fmnist_norm = ((0.1307,), (0.3081,))
+    tasks = [
+        Task(
+            name="digits",
+            dataset="digits",
+            split=Split(train=1000, val=397, test=400, seed=0),
+            epochs=30,
+            batch_size=100,
+            optimizer=Optimizer("sgd", lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True),
+            schedule=Schedule("cosine"),
+            description="scikit-learn digits 8x8, 1000/397/400 stratified split, 30 epochs SGD+cosine "
+            "(the CPU default; chosen for signal over seed noise, see README)",
+        ),
+        Task(
+            name="digits_quick",
+            dataset="digits",
+            split=Split(train=500, val=397, test=400, seed=0),
+            epochs=4,
+            batch_size=100,
+            optimizer=Optimizer("adam", lr=3e-3),
+            description="digits with 500 training images and 4 epochs: smoke tests and CI",
+        ),
+        Task(
+            name="synthetic",
+            dataset="synthetic",
+            split=Split(train=600, val=200, test=200, seed=0),
+            epochs=3,
+            batch_size=100,
+            optimizer=Optimizer("adam", lr=3e-3),
+            description="seeded synthetic 3x16x16 images, for tests",
+        ),
+        Task(
+            name="cifar10_gcnn",
+            dataset="cifar10",
+            split=Split(train=40000, val=10000, test=None, seed=0),
+            epochs=240,
+            batch_size=100,
+            optimizer=Optimizer("sgd", lr=1e-2, momentum=0.9, weight_decay=4e-3),
+            schedule=Schedule("step", milestones=(120, 180, 220), gamma=0.1),
+            normalize=cifar_norm,
+            description="Genetic CNN Sec. 4.1.1: 120 epochs at 1e-2, 60 at 1e-3, 40 at 1e-4, 20 at 1e-5; "
+            "10,000 training images held out for validation",
+        ),
+        Task(
+            name="cifar10_gcnn_paper",
+            dataset="cifar10",
+            split=Split(train=40000, val=10000, test=None, seed=0),
+            epochs=240,
+            batch_size=100,
+            optimizer=Optimizer("sgd", lr=1e-2, momentum=0.9, weight_decay=4e-3),
+            schedule=Schedule("step", milestones=(120, 180, 220), gamma=0.1),
+            normalize=cifar_norm,
+            objective="test_acc",
+            description="cifar10_gcnn with the paper's reported fitness (Table 1 is test accuracy)",
+        ),
+        Task(
+            name="fashion_mnist_re",
+            dataset="fashion_mnist",
+            split=Split(train=50000, val=10000, test=None, seed=0),
+            epochs=10,
+            batch_size=128,
+            optimizer=Optimizer("adam", lr=1e-3),
+            description="RE macro search protocol (Adam 1e-3, batch 128, 10 epochs, no augmentation), "
+            "fitness on 10,000 held-out training images",
+        ),
+        Task(
+            name="fashion_mnist_re_paper",
+            dataset="fashion_mnist",
+            split=Split(train=None, val=0, test=None, seed=0),
+            epochs=10,
+            batch_size=128,
+            optimizer=Optimizer("adam", lr=1e-3),
+            objective="test_acc",
+            description="RE search as in the paper: all 60,000 training images, fitness = test accuracy",
+        ),
+        Task(
+            name="remnet_final",
+            dataset="fashion_mnist",
+            split=Split(train=None, val=0, test=None, seed=0),
+            epochs=20,
+            batch_size=128,
+            optimizer=Optimizer("adamax", lr=2e-3, weight_decay=1e-5),
+            augmentation=("hflip", "random_erasing"),
+            normalize=fmnist_norm,
+            objective="test_acc",
+            description="REMNet final training: flips + RandomErasing(0.5), Normalize(0.1307, 0.3081), "
+            "Adamax wd 1e-5, 20 epochs",
+        ),
+        Task(
+            name="cifar10_de",
+            dataset="cifar10",
+            split=Split(train=45000, val=5000, test=None, seed=0),
+            epochs=10,
+            batch_size=64,
+            optimizer=Optimizer("sgd", lr=0.01),
+            normalize=cifar_norm,
+            description="DE-NAS search protocol: SGD lr 0.01, batch 64, 10 epochs",
+        ),
+        Task(
+            name="cifar10_de_final",
+            dataset="cifar10",
+            split=Split(train=None, val=0, test=None, seed=0),
+            epochs=200,
+            batch_size=128,
+            optimizer=Optimizer("sgd", lr=0.01, momentum=0.9, weight_decay=5e-4),
+            schedule=Schedule("cosine"),
+            augmentation=("crop", "hflip"),
+            normalize=cifar_norm,
+            objective="test_acc",
+            description="DE-NAS final training: 200 epochs SGD 0.01 momentum 0.9 wd 5e-4, cosine, crop+flip",
+        ),
+    ]
+    return {t.name: t for t in tasks}
+
+
+_PRESETS = _preset_table()
+
+
+def preset_names() -> list[str]:
+    return sorted(_PRESETS)
+
+
+def preset(name: str) -> Task:
+    """The named paper or default protocol (`digits`, `fashion_mnist_re`, `cifar10_gcnn`, ...)."""
+    if name not in _PRESETS:
+        raise unknown("task preset", name, preset_names())
+    return _PRESETS[name]

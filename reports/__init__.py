@@ -1,0 +1,1 @@
+"""Reports: statistics, figures, paper tables and Markdown/HTML rendering."""
