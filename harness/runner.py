@@ -134,6 +134,8 @@ class RunDriver:
         self.space = space
         self.evaluator = evaluator
         self.run_id = spec.run_id
+        # who trained an evaluation: this attempt of the run (a restart is a new attempt, a resume is not)
+        self.attempt = spec.run_id
         self.objective = spec.task.objective
         self.rng = np.random.default_rng(spec.seed)
         self.algorithm: Algorithm = get_algorithm(spec.algorithm, space, rng=self.rng, **spec.params_dict())
@@ -229,7 +231,7 @@ class RunDriver:
     def _loop(self) -> Generator[list[Request], list[EvalRecord], None]:
         while True:
             if self.outstanding:
-                records = yield [Request(c.genome, c.replicate, self.run_id) for c in self.outstanding]
+                records = yield [Request(c.genome, c.replicate, self.attempt) for c in self.outstanding]
                 self._schedule(self.outstanding, records)
                 self.outstanding = []
                 continue
@@ -247,7 +249,7 @@ class RunDriver:
     def _schedule(self, candidates: Sequence[Candidate], records: Sequence[EvalRecord]) -> None:
         for cand, rec in zip(candidates, records, strict=True):
             key = (rec.arch_hash, rec.replicate)
-            cached = not (rec.run_id == self.run_id and key not in self.seen)
+            cached = not (rec.run_id == self.attempt and key not in self.seen)
             self.seen.add(key)
             if not cached:
                 self.trained_here += 1
@@ -352,6 +354,8 @@ class Runner:
                 return None
             raise EvonasError(f"run {spec.run_id} already finished in {self.cache.path}")
         checkpoint = self.cache.load_checkpoint(spec.run_id) if existing is not None else None
+        started_at = existing.started_at if existing is not None else now()
+        driver.attempt = f"{spec.run_id}@{started_at.isoformat()}"
         with self.cache.transaction():
             if checkpoint is not None:
                 step, blob = checkpoint
@@ -372,7 +376,7 @@ class Runner:
                     seed=spec.seed,
                     budget=spec.budget.to_json(),
                     status="running",
-                    started_at=existing.started_at if existing is not None else now(),
+                    started_at=started_at,
                     space_params=json.dumps(spec.space_params_dict(), sort_keys=True),
                     algorithm_name=spec.algorithm,
                     objective=spec.task.objective,

@@ -56,7 +56,9 @@ def _relabel(nodes: int, bits: tuple[int, ...], rng: np.random.Generator) -> tup
 @given(genomes, st.integers(0, 2**32 - 1))
 def test_isomorphic_strings_hash_equal(genome, seed):
     rng = np.random.default_rng(seed)
-    twin = GeneticCnnGenome(tuple(_relabel(k, s, rng) for k, s in zip(SPACE.nodes, genome.stages, strict=True)))
+    twin = GeneticCnnGenome(
+        tuple(_relabel(k, s, rng) for k, s in zip(SPACE.nodes, genome.stages, strict=True))
+    )
     assert SPACE.hash(twin) == SPACE.hash(genome)
     assert SPACE.canonical(twin) == SPACE.canonical(genome)
 

@@ -165,15 +165,31 @@ def test_optional_crossover_absent_raises_clear_error():
         name = "nocross"
         version = "0"
         description = "test"
-        params = {}  # type: ignore[assignment]
 
-        def sample(self, rng): return 0  # noqa: E704
-        def mutate(self, genome, rng): return genome  # noqa: E704
-        def canonical(self, genome): return str(genome)  # noqa: E704
-        def encode(self, genome): return str(genome)  # noqa: E704
-        def decode(self, text): return int(text)  # noqa: E704
-        def build(self, genome, task): return torch.nn.Identity()  # noqa: E704
-        def suggest(self, trial): return 0  # noqa: E704
+        @property
+        def params(self):
+            return {}
+
+        def sample(self, rng):
+            return 0
+
+        def mutate(self, genome, rng):
+            return genome
+
+        def canonical(self, genome):
+            return str(genome)
+
+        def encode(self, genome):
+            return str(genome)
+
+        def decode(self, text):
+            return int(text)
+
+        def build(self, genome, task):
+            return torch.nn.Identity()
+
+        def suggest(self, trial):
+            return 0
 
     with pytest.raises(OperationNotSupported):
         NoCross().crossover(0, 1, np.random.default_rng(0))

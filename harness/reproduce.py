@@ -1,0 +1,146 @@
+"""`evonas reproduce NAME`: train a paper's final network under the paper's protocol, beside its figure.
+
+Each reproduction names the space, the reference architecture, the task preset (the paper's final-training
+protocol) and the paper's number. Trainings go through the evaluator, so they are cached like any other
+evaluation (replicate r of the network under that task) and a second call only reads them back. The
+searches themselves are experiment files: `evonas run benchmarks/configs/<paper>.toml`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cache.store import Cache
+from harness.errors import unknown
+from harness.evaluation import Evaluator, Request
+from harness.executors import InlineExecutor
+from harness.spaces import get_space
+from harness.tasks import preset
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    space: str
+    space_params: tuple[tuple[str, Any], ...]
+    network: str
+    task: str
+    paper_accuracy: float
+    paper_params: int | None
+    source: str
+    description: str
+
+
+REPRODUCTIONS: dict[str, Reproduction] = {
+    "remnet": Reproduction(
+        "macro_re",
+        (("channels", 128),),
+        "remnet",
+        "remnet_final",
+        0.9426,
+        791_338,
+        "Kyriakides & Margaritis 2020, Sec. 5 (REMNet, C = 128)",
+        "REMNet (C = 128) on Fashion-MNIST, final training: 94.26% test, 791,338 parameters",
+    ),
+    "remnet256": Reproduction(
+        "macro_re",
+        (("channels", 256),),
+        "remnet",
+        "remnet_final",
+        0.9446,
+        None,
+        "Kyriakides & Margaritis 2020, Sec. 5 (REMNet, C = 256, '3.1 million' parameters)",
+        "REMNet (C = 256) on Fashion-MNIST, final training: 94.46% test",
+    ),
+    "de_model1": Reproduction(
+        "de_sequential",
+        (),
+        "model1",
+        "cifar10_de_final",
+        0.9214,
+        16_477_306,
+        "Pei, Chang, Tian: DE-NAS, results (Model 1)",
+        "DE-NAS Model 1 on CIFAR-10, 200 epochs: 92.14% test, 16,477,306 parameters",
+    ),
+    "de_model2": Reproduction(
+        "de_sequential",
+        (),
+        "model2",
+        "cifar10_de_final",
+        0.8853,
+        7_796_674,
+        "Pei, Chang, Tian: DE-NAS, results (Model 2)",
+        "DE-NAS Model 2 on CIFAR-10, 200 epochs: 88.53% test, 7,796,674 parameters",
+    ),
+    "genetic_cnn_best": Reproduction(
+        "genetic_cnn",
+        (),
+        "table1_best",
+        "cifar10_gcnn_paper",
+        0.7719,
+        None,
+        "Xie & Yuille 2017, Table 1 (generation 50 best)",
+        "Genetic CNN's best individual (1-01 0-01-100 0-11-101-0001) on CIFAR-10: 77.19% test",
+    ),
+    "genetic_cnn_dense": Reproduction(
+        "genetic_cnn",
+        (),
+        "densenet",
+        "cifar10_gcnn_paper",
+        0.7684,
+        None,
+        "Xie & Yuille 2017, Sec. 4.1.4 (all bits 1)",
+        "Genetic CNN's all-ones (densely connected) network on CIFAR-10: 76.84% test",
+    ),
+}
+
+
+def reproduction_names() -> list[str]:
+    return sorted(REPRODUCTIONS)
+
+
+def reproduce(
+    name: str,
+    cache: Cache,
+    data_root: str | None = None,
+    device: str | None = None,
+    download: bool = False,
+    replicates: int = 1,
+    progress: bool = False,
+) -> list[str]:
+    """Train (or read back) `replicates` trainings of the paper's network; lines to print."""
+    if name not in REPRODUCTIONS:
+        raise unknown("reproduction", name, reproduction_names())
+    spec = REPRODUCTIONS[name]
+    space = get_space(spec.space, **dict(spec.space_params))
+    genome = space.named(spec.network)
+    task = preset(spec.task)
+    if download:
+        from harness.data import load_split
+
+        load_split(task.dataset, task.split, root=data_root, download=True)
+    evaluator = Evaluator(cache, space, task, "live", InlineExecutor(), device=device, data_root=data_root)
+    records = evaluator.evaluate([Request(genome, r, f"reproduce/{name}") for r in range(replicates)])
+    accs = [r.metric(task.objective) for r in records]
+    params = records[0].params
+    lines = [
+        f"{name}: {spec.description}",
+        f"  source: {spec.source}; task preset {task.name} ({task.key()})",
+    ]
+    mean = float(np.mean(accs))
+    spread = f" +/- {np.std(accs, ddof=1):.4f} (sd, n = {len(accs)})" if len(accs) > 1 else " (one training)"
+    lines.append(f"  {task.objective}: paper {spec.paper_accuracy:.4f}, ours {mean:.4f}{spread}")
+    if spec.paper_params is not None:
+        match = "matches" if params == spec.paper_params else "differs"
+        lines.append(f"  parameters: paper {spec.paper_params:,}, ours {params:,} ({match})")
+    elif params is not None:
+        lines.append(f"  parameters: ours {params:,}")
+    failed = [r for r in records if r.status != "ok"]
+    if failed:
+        lines.append(f"  {len(failed)} training(s) did not finish: {failed[0].error}")
+    return lines

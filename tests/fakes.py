@@ -1,0 +1,43 @@
+"""Test doubles: an executor whose 'training' is a deterministic function of the job (no torch)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+
+from harness.executors import Executor
+from harness.spaces import get_space
+from harness.training import TrainingJob, TrainingResult
+
+
+def fake_result(job: TrainingJob) -> TrainingResult:
+    """Accuracy grows with the share of 1-bits (genetic_cnn) plus seed noise; duration from the seed."""
+    space = get_space(job.space_name, **dict(job.space_params))
+    genome = space.decode(job.encoding)
+    digest = hashlib.sha256(f"{job.seed}".encode()).digest()
+    noise = int.from_bytes(digest[:4], "big") / 2**32
+    bits = getattr(genome, "bits", None)
+    base = sum(bits) / len(bits) if bits else 0.5
+    acc = round(0.5 + 0.4 * base + 0.05 * noise, 6)
+    return TrainingResult(
+        status="ok",
+        val_acc=acc,
+        test_acc=round(acc - 0.01 * noise, 6),
+        train_loss=1.0 - acc,
+        curve=(acc / 2, acc),
+        params=1000 + int(100 * base),
+        flops=2000,
+        train_seconds=1.0 + round(3 * int.from_bytes(digest[4:8], "big") / 2**32, 3),
+        device="fake",
+    )
+
+
+class FakeExecutor(Executor):
+    def __init__(self) -> None:
+        self.slots = 1
+        self.jobs: list[TrainingJob] = []
+
+    def run(self, jobs: Sequence[TrainingJob]) -> Iterator[tuple[int, TrainingResult]]:
+        for i, job in enumerate(jobs):
+            self.jobs.append(job)
+            yield i, fake_result(job)
