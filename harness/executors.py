@@ -71,6 +71,11 @@ def _init_worker(device_queue: Any) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def _warm_up() -> int:
+    """Runs once per worker right after start: the imports (torch) happen while the driver sets up."""
+    return os.getpid()
+
+
 def _run_in_worker(job: TrainingJob) -> TrainingResult:
     from dataclasses import replace
 
@@ -108,6 +113,8 @@ class ProcessExecutor(Executor):
         self._pool = ProcessPoolExecutor(
             max_workers=self.slots, mp_context=ctx, initializer=_init_worker, initargs=(queue,)
         )
+        for _ in range(self.slots):  # start every worker now (the pool would start them on demand)
+            self._pool.submit(_warm_up)
         log.info("process executor: %d slot(s) on %s", self.slots, sorted(set(devices)))
 
     def run(self, jobs: Sequence[TrainingJob]) -> Iterator[tuple[int, TrainingResult]]:
@@ -131,21 +138,35 @@ class ProcessExecutor(Executor):
 
 # --- Ray ---
 class RayExecutor(Executor):
-    """Trainings as Ray tasks on a cluster (`pip install evonas[ray]`); one GPU per task where GPUs exist.
+    """Trainings as Ray tasks (`pip install evonas[ray]`); one GPU slot per task where GPUs exist.
 
-    `address=None` starts (or joins) a local Ray instance; pass the cluster's address otherwise.
+    `address=None` starts a private local Ray instance bound to the loopback interface (127.0.0.1) with
+    `slots` CPUs; pass a cluster's address ("auto" or "ray://host:10001") to use that cluster instead.
+    Ray binds a local instance to the machine's routable address unless RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
+    is set before Ray is imported, so a local start sets it (when Ray is not imported yet).
     """
 
     def __init__(
         self, address: str | None = None, gpus_per_job: float | None = None, slots: int | None = None
     ) -> None:
+        if address is None:
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # loopback only
         try:
             import ray
         except ImportError as exc:
             raise ConfigError("executor 'ray' needs Ray: pip install 'evonas[ray]'") from exc
         self._ray = ray
+        self._started_here = False
         if not ray.is_initialized():
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            options: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "configure_logging": False,
+            }
+            if address is None:
+                options.update(_node_ip_address="127.0.0.1", num_cpus=slots or os.cpu_count() or 1)
+            ray.init(address=address, **options)
+            self._started_here = True
         resources = ray.cluster_resources()
         gpus = resources.get("GPU", 0.0)
         self.gpus_per_job = gpus_per_job if gpus_per_job is not None else (0.5 if gpus else 0.0)
@@ -161,7 +182,10 @@ class RayExecutor(Executor):
                 yield refs[ref], self._ray.get(ref)
 
     def close(self) -> None:
-        """Leave the Ray instance running for the caller (it may be shared); nothing to release here."""
+        """Shut down a Ray instance this executor started; leave a cluster it joined running."""
+        if self._started_here:
+            self._ray.shutdown()
+            self._started_here = False
 
 
 def make_executor(kind: str = "inline", **options: Any) -> Executor:

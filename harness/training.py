@@ -192,16 +192,17 @@ def _pad(x: torch.Tensor, pad: int, pad_value: torch.Tensor) -> torch.Tensor:
 
 # --- optimisation ---
 def make_optimizer(model: nn.Module, task: Task, device: torch.device) -> torch.optim.Optimizer:
+    """The task's optimiser; the fused implementation where torch has one (one kernel per step)."""
     spec = task.optimizer
     params = [p for p in model.parameters() if p.requires_grad]
-    common: dict[str, Any] = {"lr": spec.lr, "weight_decay": spec.weight_decay, "foreach": True}
+    common: dict[str, Any] = {"lr": spec.lr, "weight_decay": spec.weight_decay}
     if spec.name == "sgd":
-        return torch.optim.SGD(params, momentum=spec.momentum, nesterov=spec.nesterov, **common)
+        return torch.optim.SGD(params, momentum=spec.momentum, nesterov=spec.nesterov, fused=True, **common)
     if spec.name == "adam":
-        return torch.optim.Adam(params, **common)
+        return torch.optim.Adam(params, fused=True, **common)
     if spec.name == "adamw":
-        return torch.optim.AdamW(params, **common)
-    return torch.optim.Adamax(params, **common)
+        return torch.optim.AdamW(params, fused=True, **common)
+    return torch.optim.Adamax(params, foreach=True, **common)
 
 
 def learning_rate(task: Task, epoch: int, step: int, total_steps: int) -> float:
@@ -220,19 +221,40 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def count_flops(model: nn.Module, input_shape: tuple[int, int, int]) -> int | None:
-    """FLOPs of one forward pass of one image, as counted by torch's FlopCounterMode (2 per multiply-add)."""
-    from torch.utils.flop_counter import FlopCounterMode
+    """FLOPs of one forward pass of one image: 2 x the multiply-adds of every convolution and linear layer.
 
+    Counted with forward hooks on a one-image pass (a few milliseconds; torch's FlopCounterMode gives the
+    same conv/linear totals but costs ~0.2 s per network on a CPU, 5% of a digits training).
+    """
+    macs = 0
+
+    def conv_hook(module: nn.Conv2d, _: Any, output: torch.Tensor) -> None:
+        nonlocal macs
+        per_output = (module.in_channels // module.groups) * module.kernel_size[0] * module.kernel_size[1]
+        macs += output.numel() * per_output
+
+    def linear_hook(module: nn.Linear, _: Any, output: torch.Tensor) -> None:
+        nonlocal macs
+        macs += output.numel() * module.in_features
+
+    handles = []
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            handles.append(module.register_forward_hook(conv_hook))
+        elif isinstance(module, nn.Linear):
+            handles.append(module.register_forward_hook(linear_hook))
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        with torch.no_grad():
             model(torch.zeros((1, *input_shape)))
-        return int(counter.get_total_flops())
+        return 2 * macs
     except (RuntimeError, ValueError) as exc:
         log.warning("FLOP count failed: %s", exc)
         return None
     finally:
+        for handle in handles:
+            handle.remove()
         model.train(was_training)
 
 

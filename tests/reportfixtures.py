@@ -19,12 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from algorithms import Candidate, Outcome, get_algorithm
 from cache.hashing import run_id as make_run_id
@@ -36,7 +37,9 @@ from harness.runner import Budget
 from harness.spaces import SearchSpace, get_space
 from harness.tasks import Task, preset
 
-VERSIONS = json.dumps({"evonas": "0.1.0", "numpy": "2.0", "python": "3.11.7", "torch": "2.14.1"}, sort_keys=True)
+VERSIONS = json.dumps(
+    {"evonas": "0.1.0", "numpy": "2.0", "python": "3.11.7", "torch": "2.14.1"}, sort_keys=True
+)
 HARDWARE = json.dumps({"cpus": 2, "gpus": [], "machine": "x86_64", "system": "Linux"}, sort_keys=True)
 CODE_VERSION = "0.1.0+gfixture"
 EPOCH = datetime(2026, 1, 2, 3, 4, 5)
@@ -67,7 +70,7 @@ class ExperimentSpec:
     task: str
     algorithms: tuple[AlgoSpec, ...]
     trials: int = 5
-    budget: int = 16
+    budget: int = 12
     seed: int = 0
     paper: str | None = None
     description: str = ""
@@ -144,38 +147,73 @@ def _task(spec: ExperimentSpec) -> Task:
     return preset(spec.task)
 
 
-def _register(cache: Cache, space: SearchSpace, genome: Any, arch_hash: str) -> None:
-    if cache.architecture(arch_hash) is not None:
-        return
-    cache.put_architecture(
-        arch_hash,
-        space.name,
-        space.version,
-        space.encode(genome),
-        space.canonical(genome),
-        space.params,
-        space.summary(genome),
-    )
+class Store:
+    """What the fixture has stored so far, written to the cache in bulk at the end.
 
+    DuckDB pays about 5 ms per single-row INSERT, so the standard fixture (several hundred evaluations)
+    collects its architectures and evaluations here (the first stored result of a (hash, task, replicate)
+    wins, as in `Cache.put_evaluation`) and `flush` inserts them with one statement per table, by column
+    name, with the values `Cache.put_architecture` / `put_evaluation` / `set_architecture_size` write.
+    Runs, trajectories, tasks and experiments go through the Cache API directly.
+    """
 
-def _evaluate(
-    cache: Cache, space: SearchSpace, task: Task, genome: Any, replicate: int, run_id: str | None
-) -> tuple[EvalRecord, bool]:
-    """The stored record of (genome, replicate), training (faking) it on a miss; True when trained here."""
-    arch_hash = space.hash(genome)
-    _register(cache, space, genome, arch_hash)
-    stored = cache.get_evaluation(arch_hash, task.key(), replicate)
-    if stored is not None:
-        return stored, False
-    record = fake_record(space, genome, task, arch_hash, replicate, run_id)
-    cache.put_evaluation(record)
-    if record.params is not None:
-        cache.set_architecture_size(arch_hash, record.params, record.flops, task.key())
-    return record, True
+    def __init__(self) -> None:
+        self.architectures: dict[str, dict[str, Any]] = {}
+        self.evaluations: dict[tuple[str, str, int], EvalRecord] = {}
+
+    def register(self, space: SearchSpace, genome: Any, arch_hash: str) -> None:
+        if arch_hash in self.architectures:
+            return
+        self.architectures[arch_hash] = {
+            "arch_hash": arch_hash,
+            "space": space.name,
+            "space_version": space.version,
+            "encoding": space.encode(genome),
+            "canonical": space.canonical(genome),
+            "params": None,
+            "flops": None,
+            "space_params": json.dumps(space.params, sort_keys=True),
+            "summary": json.dumps(space.summary(genome), sort_keys=True),
+            "params_task_key": None,
+            "created_at": EPOCH,
+        }
+
+    def evaluate(
+        self, space: SearchSpace, task: Task, genome: Any, replicate: int, run_id: str | None
+    ) -> tuple[EvalRecord, bool]:
+        """The stored record of (genome, replicate), faking its training on a miss; True when trained here."""
+        arch_hash = space.hash(genome)
+        self.register(space, genome, arch_hash)
+        key = (arch_hash, task.key(), replicate)
+        if key in self.evaluations:
+            return self.evaluations[key], False
+        record = fake_record(space, genome, task, arch_hash, replicate, run_id)
+        self.evaluations[key] = record
+        arch = self.architectures[arch_hash]
+        if record.params is not None and arch["params"] is None:
+            arch.update(params=record.params, flops=record.flops, params_task_key=task.key())
+        return record, True
+
+    def flush(self, cache: Cache) -> None:
+        evaluations = [{**asdict(r), "curve": list(r.curve)} for _, r in sorted(self.evaluations.items())]
+        architectures = [self.architectures[h] for h in sorted(self.architectures)]
+        for table, rows in (("architectures", architectures), ("evaluations", evaluations)):
+            if not rows:
+                continue
+            data = pa.Table.from_pylist(rows)
+            cache.con.register("fixture_rows", data)
+            cache.con.execute(f"INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM fixture_rows")
+            cache.con.unregister("fixture_rows")
 
 
 def _run(
-    cache: Cache, spec: ExperimentSpec, algo: AlgoSpec, trial: int, space: SearchSpace, task: Task
+    cache: Cache,
+    store: Store,
+    spec: ExperimentSpec,
+    algo: AlgoSpec,
+    trial: int,
+    space: SearchSpace,
+    task: Task,
 ) -> None:
     """One (algorithm, trial): a sequential ask/tell loop with one simulated worker."""
     label = algo.run_label
@@ -211,7 +249,7 @@ def _run(
         if not candidates:
             break
         cand = candidates[0]
-        record, trained = _evaluate(cache, space, task, cand.genome, cand.replicate, rid)
+        record, trained = store.evaluate(space, task, cand.genome, cand.replicate, rid)
         key = (record.arch_hash, record.replicate)
         cached = not (trained and key not in seen)
         seen.add(key)
@@ -253,18 +291,17 @@ def _run(
     cache.execute("UPDATE runs SET finished_at = ? WHERE run_id = ?", [start + timedelta(seconds=30), rid])
 
 
-def _add_noise_replicates(cache: Cache, spec: ExperimentSpec, space: SearchSpace, task: Task) -> None:
+def _add_noise_replicates(store: Store, spec: ExperimentSpec, space: SearchSpace, task: Task) -> None:
     """Replicates 1 and 2 for the first `noise_networks` ok networks (by hash) that have only replicate 0."""
-    rows = cache.execute(
-        "SELECT e.arch_hash, a.encoding FROM evaluations e JOIN architectures a USING (arch_hash) "
-        "WHERE e.task_key = ? AND a.space = ? AND e.status = 'ok' GROUP BY ALL "
-        "HAVING count(*) = 1 ORDER BY e.arch_hash LIMIT ?",
-        [task.key(), space.name, spec.noise_networks],
-    ).fetchall()
-    for _arch_hash, encoding in rows:
-        genome = space.decode(encoding)
+    counts: dict[str, int] = {}
+    for (arch_hash, task_key, _), record in store.evaluations.items():
+        if task_key == task.key() and store.architectures[arch_hash]["space"] == space.name:
+            counts[arch_hash] = counts.get(arch_hash, 0) + (1 if record.status == "ok" else 2)
+    chosen = [h for h in sorted(counts) if counts[h] == 1][: spec.noise_networks]
+    for arch_hash in chosen:
+        genome = space.decode(store.architectures[arch_hash]["encoding"])
         for replicate in (1, 2):
-            _evaluate(cache, space, task, genome, replicate, None)
+            store.evaluate(space, task, genome, replicate, None)
 
 
 def experiment_config(spec: ExperimentSpec) -> ExperimentConfig:
@@ -291,8 +328,10 @@ def experiment_config(spec: ExperimentSpec) -> ExperimentConfig:
     )
 
 
-def write_experiment(cache: Cache, spec: ExperimentSpec) -> None:
+def write_experiment(cache: Cache, spec: ExperimentSpec, store: Store | None = None) -> None:
     """Every (algorithm, trial) of `spec`, then the noise replicates and the experiment row."""
+    own = store is None
+    store = store or Store()
     space = get_space(spec.space, **spec.space_params)
     task = _task(spec)
     cache.put_task(task.key(), task.name, task.protocol(), task.dataset)
@@ -300,8 +339,10 @@ def write_experiment(cache: Cache, spec: ExperimentSpec) -> None:
     cache.put_experiment(spec.name, config.to_json(), CODE_VERSION, HARDWARE)
     for algo in spec.algorithms:
         for trial in range(algo.trials or spec.trials):
-            _run(cache, spec, algo, trial, space, task)
-    _add_noise_replicates(cache, spec, space, task)
+            _run(cache, store, spec, algo, trial, space, task)
+    _add_noise_replicates(store, spec, space, task)
+    if own:
+        store.flush(cache)
 
 
 def standard_experiments() -> tuple[ExperimentSpec, ...]:
@@ -357,9 +398,11 @@ def standard_experiments() -> tuple[ExperimentSpec, ...]:
 
 def build_report_cache(path: Path, experiments: Sequence[ExperimentSpec] | None = None) -> Path:
     """Write the fixture cache at `path` (a new DuckDB file) and return the path."""
-    with Cache(path) as cache, cache.transaction():  # one commit: row-by-row commits are slow
+    store = Store()
+    with Cache(path) as cache, cache.transaction():
         for spec in experiments if experiments is not None else standard_experiments():
-            write_experiment(cache, spec)
+            write_experiment(cache, spec, store)
+        store.flush(cache)
     return path
 
 
@@ -388,6 +431,7 @@ def write_manual_run(
     objective: str | None = None,
     budget: int | None = None,
     algorithm_name: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> str:
     """A run with exactly the given queries (stored evaluations are reused, as a cache would); its run id."""
     space_params = space_params or {}
@@ -401,7 +445,7 @@ def write_manual_run(
             run_id=rid,
             experiment=experiment,
             algorithm=label,
-            params="{}",
+            params=json.dumps(params or {}, sort_keys=True),
             space=space.name,
             task_key=task.key(),
             trial=trial,
@@ -421,7 +465,16 @@ def write_manual_run(
     for step, q in enumerate(queries):
         genome = space.decode(q.encoding)
         arch_hash = space.hash(genome)
-        _register(cache, space, genome, arch_hash)
+        if cache.architecture(arch_hash) is None:
+            cache.put_architecture(
+                arch_hash,
+                space.name,
+                space.version,
+                q.encoding,
+                space.canonical(genome),
+                space.params,
+                space.summary(genome),
+            )
         stored = cache.get_evaluation(arch_hash, task.key(), q.replicate)
         record = stored or EvalRecord(
             arch_hash=arch_hash,
