@@ -266,7 +266,7 @@ class DifferentialEvolution(Algorithm[Any]):
                 break
             if not slot.handed_out:
                 slot.handed_out = True
-                out.append(Candidate(slot.genome, 0))
+                out.append(Candidate(slot.genome, 0, self._completed))  # generation 0 = initial population
         return out
 
     def tell(self, observations: Sequence[Observation]) -> None:
