@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu, cuda, auto")
     p.add_argument("--download", action="store_true", help="let torchvision download the dataset")
     p.add_argument("--replicates", type=int, default=1, help="trainings of a final network (seeds)")
+    p.add_argument("--epochs", type=int, help="shorten the protocol (a smoke test, not the paper's protocol)")
 
     p = sub.add_parser("bench", help="measure the trainer against the seed-style loop and the warm cache")
     p.add_argument("--device", default="auto")
@@ -427,14 +428,14 @@ def cache_query(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from harness.reproduce import reproduce, reproduction_names
+    from harness.reproduce import REPRODUCTIONS, reproduce, reproduction_names
 
     if args.list or not args.name:
-        from harness.reproduce import REPRODUCTIONS
-
         for name in reproduction_names():
             print(f"{name:20s} {REPRODUCTIONS[name].description}")
         return 0
+    if args.name not in REPRODUCTIONS:
+        raise EvonasError(f"unknown reproduction {args.name!r}; known: {', '.join(reproduction_names())}")
     with _open_cache(args.cache) as cache:
         lines = reproduce(
             args.name,
@@ -444,6 +445,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             download=args.download,
             replicates=args.replicates,
             progress=not args.quiet,
+            epochs=args.epochs,
         )
     for line in lines:
         print(line)
