@@ -30,7 +30,7 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(BIN)/evonas bench
-	$(BIN)/python -m pytest benchmarks -q --benchmark-only
+	$(BIN)/python -m pytest benchmarks -q -p no:xdist --benchmark-only --benchmark-columns=median,min,max,rounds
 
 clean:
 	rm -rf $(VENV) evonas-report artifacts .pytest_cache .hypothesis

@@ -67,7 +67,7 @@ class Evaluator:
         self.data_root = data_root
         self.versions = library_versions()
         self._known = cache.evaluations_for_task(self.task_key)
-        self._archs: set[str] = set()
+        self._archs: set[str] = {arch for arch, _ in self._known}  # stored already: no insert needed
         self.trained = 0
         self.hits = 0
         if not cache.read_only:

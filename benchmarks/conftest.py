@@ -1,0 +1,1 @@
+"""Benchmarks measure; they assert nothing about speed (run with `make bench`)."""
