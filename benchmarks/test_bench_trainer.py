@@ -30,5 +30,7 @@ def test_trainer(benchmark, device):
 
 
 def test_reference_loop(benchmark):
-    accuracy = benchmark.pedantic(lambda: reference_train(SPACE, GENOME, TASK, seed=1), rounds=3, iterations=1)
+    accuracy = benchmark.pedantic(
+        lambda: reference_train(SPACE, GENOME, TASK, seed=1), rounds=3, iterations=1
+    )
     assert 0.0 <= accuracy <= 1.0

@@ -12,6 +12,7 @@ look at.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -24,10 +25,19 @@ from reports import write_report
 from tests.reportfixtures import build_report_cache
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# CI (.ci/run) installs Chromium and sets EVONAS_REQUIRE_BROWSER=1: there a missing browser fails, never skips
+REQUIRED = os.environ.get("EVONAS_REQUIRE_BROWSER") == "1"
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        CHROMIUM is None and not REQUIRED, reason="chromium not installed (apt-get install chromium)"
+    ),
 ]
+
+
+def test_browser_is_installed_where_required():
+    assert CHROMIUM is not None, "EVONAS_REQUIRE_BROWSER=1 but no chromium on PATH"
+
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"

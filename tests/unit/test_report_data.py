@@ -166,7 +166,7 @@ def test_de_final_population_replays_the_algorithm(tmp_path: Path) -> None:
     with Cache(path, read_only=True) as cache:
         data = load(cache)
     run = data.runs[0]
-    assert all(q.generation is None for q in run.queries)  # DE does not label generations: by position
+    assert [q.generation for q in run.queries] == [0] * 5 + [1] * 3 + [2] * 3  # DE labels its generations
     generation, population = an.de_final_population(data, run)
     space = get_space("de_sequential")
     algo = get_algorithm("differential_evolution", space, rng=np.random.default_rng(run.seed), **run.params)
