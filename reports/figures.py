@@ -187,33 +187,18 @@ def anytime_figure(
                     ]
                     ax.add_collection(LineCollection(lines, colors=color, linewidths=0.6, alpha=0.3))
                     plotted.extend(traces.floats("y"))
-                median, mean = rows("median"), rows("mean")
-                if median.rows:
-                    x = median.floats("x")
-                    ax.fill_between(
-                        x,
-                        rows("q25").floats("y"),
-                        rows("q75").floats("y"),
-                        step="post",
-                        color=color,
-                        alpha=0.18,
-                        lw=0,
-                    )
-                    ax.plot(x, median.floats("y"), drawstyle="steps-post", color=color, lw=1.8)
-                    plotted.extend(rows("q25").floats("y") + rows("q75").floats("y"))
-                if mean.rows:
-                    x = mean.floats("x")
-                    ax.fill_between(
-                        x,
-                        rows("mean-sem").floats("y"),
-                        rows("mean+sem").floats("y"),
-                        step="post",
-                        color=color,
-                        alpha=0.18,
-                        lw=0,
-                    )
-                    ax.plot(x, mean.floats("y"), drawstyle="steps-post", color=color, lw=1.8, ls="--")
-                    plotted.extend(rows("mean-sem").floats("y") + rows("mean+sem").floats("y"))
+                for centre, low, high, style in (
+                    ("median", "q25", "q75", "-"),
+                    ("mean", "mean-sem", "mean+sem", "--"),
+                ):
+                    line = rows(centre)
+                    if not line.rows:
+                        continue
+                    x = line.floats("x")
+                    lower, upper = rows(low).floats("y"), rows(high).floats("y")
+                    ax.fill_between(x, lower, upper, step="post", color=color, alpha=0.18, lw=0)
+                    ax.plot(x, line.floats("y"), drawstyle="steps-post", color=color, lw=1.8, ls=style)
+                    plotted.extend(lower + upper)
             ax.autoscale_view()
             finite = [v for v in plotted if math.isfinite(v)]
             positive = [v for v in finite if v > 0]

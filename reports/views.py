@@ -774,6 +774,14 @@ def _best_reported(ctx: PageContext, algorithm: str | list[str]) -> tuple[float,
     return max(values), float(np.median(values)), len(values)
 
 
+def _best_found_row(
+    number: paper_numbers.PaperNumber, best: float, median: float, n: int, missing: str
+) -> tuple[str, str, str, str]:
+    """A 'what / paper / ours / source' row for a best-found-during-search figure."""
+    ours = f"{pct(best)} (best of {n} runs; median {pct(median)})" if n else missing
+    return (number.label, f"{number.value:.2f}", ours, number.source.cite())
+
+
 def _named_accuracy(ctx: PageContext, name: str) -> str:
     """Mean test accuracy (replicates) of a space's named architecture on this task, if the cache has it."""
     space = an.space_of(ctx.block)
@@ -859,22 +867,8 @@ def re_section(ctx: PageContext) -> list[Table | Figure | Text]:
         es_best, es_median, es_n = _best_reported(ctx, evolution)
         rs_best, rs_median, rs_n = _best_reported(ctx, random)
         rows = (
-            (
-                numbers["es_best"].label,
-                f"{numbers['es_best'].value:.2f}",
-                f"{pct(es_best)} (best of {es_n} runs; median {pct(es_median)})"
-                if es_n
-                else "no regularized_evolution runs",
-                numbers["es_best"].source.cite(),
-            ),
-            (
-                numbers["rs_best"].label,
-                f"{numbers['rs_best'].value:.2f}",
-                f"{pct(rs_best)} (best of {rs_n} runs; median {pct(rs_median)})"
-                if rs_n
-                else "no random_search runs",
-                numbers["rs_best"].source.cite(),
-            ),
+            _best_found_row(numbers["es_best"], es_best, es_median, es_n, "no regularized_evolution runs"),
+            _best_found_row(numbers["rs_best"], rs_best, rs_median, rs_n, "no random_search runs"),
             (
                 numbers["remnet_128"].label,
                 f"{numbers['remnet_128'].value:.2f}",
