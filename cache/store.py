@@ -324,17 +324,12 @@ class Cache:
         values["curve"] = list(record.curve)
         values["created_at"] = record.created_at or now()
         placeholders = ", ".join("?" for _ in _EVAL_COLUMNS)
-        before = self.con.execute(
-            "SELECT count(*) FROM evaluations WHERE arch_hash = ? AND task_key = ? AND replicate = ?",
-            [record.arch_hash, record.task_key, record.replicate],
-        ).fetchone()[0]
-        if before:
-            return False
-        self.con.execute(
-            f"INSERT INTO evaluations ({', '.join(_EVAL_COLUMNS)}) VALUES ({placeholders})",
+        inserted = self.con.execute(
+            f"INSERT INTO evaluations ({', '.join(_EVAL_COLUMNS)}) VALUES ({placeholders}) "
+            "ON CONFLICT DO NOTHING RETURNING replicate",
             [values[c] for c in _EVAL_COLUMNS],
-        )
-        return True
+        ).fetchall()
+        return bool(inserted)
 
     def _eval_rows(self, where: str, params: Sequence[Any]) -> list[EvalRecord]:
         cur = self.con.execute(

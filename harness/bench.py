@@ -98,7 +98,7 @@ def warm_cache_throughput(queries: int = 2000, trials: int = 4) -> dict[str, flo
             runner = Runner(cache, SyntheticResultExecutor(), progress=False)
             runner.run(specs)
             seconds = time.perf_counter() - start
-            trained = sum(e.trained for e in runner._evaluators.values())
+            trained = runner.trained
     total = (queries // trials) * trials
     return {
         "warm_queries": float(total),

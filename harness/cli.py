@@ -183,8 +183,7 @@ def run_experiment(config: Any, cache: Any, resume: bool, restart: bool, progres
             progress=progress,
         )
         summaries = runner.run(specs, resume=resume)
-        trained = sum(e.trained for e in runner._evaluators.values())
-        hits = sum(e.hits for e in runner._evaluators.values())
+        trained, hits = runner.trained, runner.hits
     return {
         "experiment": config.name,
         "runs": len(summaries),

@@ -80,9 +80,6 @@ class Evaluator:
     def lookup(self, arch_hash: str, replicate: int) -> EvalRecord | None:
         return self._known.get((arch_hash, replicate))
 
-    def stored_replicates(self, arch_hash: str) -> list[EvalRecord]:
-        return sorted((r for (h, _), r in self._known.items() if h == arch_hash), key=lambda r: r.replicate)
-
     # --- evaluation ---
     def evaluate(
         self, requests: Sequence[Request], on_stored: Callable[[EvalRecord], None] | None = None

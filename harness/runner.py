@@ -344,6 +344,16 @@ class Runner:
             )
         return self._evaluators[key]
 
+    @property
+    def trained(self) -> int:
+        """Networks trained by this runner so far (all evaluators)."""
+        return sum(e.trained for e in self._evaluators.values())
+
+    @property
+    def hits(self) -> int:
+        """Queries answered from the cache so far (all evaluators)."""
+        return sum(e.hits for e in self._evaluators.values())
+
     # --- setting runs up ---
     def _driver(self, spec: RunSpec, resume: bool) -> RunDriver | None:
         space = get_space(spec.space_name, **spec.space_params_dict())
@@ -396,7 +406,7 @@ class Runner:
         try:
             active = list(drivers)
             while active:
-                trained_before = sum(e.trained for e in self._evaluators.values())
+                trained_before = self.trained
                 batches: dict[int, list[Request]] = {}
                 for i, driver in enumerate(active):
                     reqs = driver.requests()
@@ -410,8 +420,9 @@ class Runner:
                     driver.requests()
                 if bar is not None:
                     bar.update(sum(d.step for d in active) - steps_before)
-                finished = [d for d in active if d.done]
-                trained = sum(e.trained for e in self._evaluators.values()) - trained_before
+                finished = any(d.done for d in active)
+                trained = self.trained - trained_before
+                # a run is committed (checkpoint, status 'finished') in the round it finishes
                 if trained or finished or time.perf_counter() - last_commit > self.checkpoint_seconds:
                     self._commit(active)
                     last_commit = time.perf_counter()
@@ -419,7 +430,6 @@ class Runner:
                 round_index += 1
                 if self.on_round is not None:
                     self.on_round(round_index)
-            self._commit(drivers)
         finally:
             if bar is not None:
                 bar.close()
@@ -438,8 +448,8 @@ class Runner:
             on_stored = None
             if bar is not None:
 
-                def on_stored(record: EvalRecord, bar: Any = bar, evaluator: Evaluator = evaluator) -> None:
-                    bar.set_postfix_str(f"trained {sum(e.trained for e in self._evaluators.values())}")
+                def on_stored(_: EvalRecord) -> None:
+                    bar.set_postfix_str(f"trained {self.trained}")
 
             records = evaluator.evaluate(flat, on_stored=on_stored)
             pos = 0
@@ -454,11 +464,9 @@ class Runner:
             for driver in drivers:
                 self.cache.append_trajectory(driver.buffer)
                 driver.buffer = []
+                self.cache.save_checkpoint(driver.run_id, driver.step, driver.state())
                 if driver.done:
-                    self.cache.save_checkpoint(driver.run_id, driver.step, driver.state())
                     self.cache.set_run_status(driver.run_id, "finished", finished=True)
-                else:
-                    self.cache.save_checkpoint(driver.run_id, driver.step, driver.state())
 
     def _summary(self, driver: RunDriver) -> RunSummary:
         return RunSummary(

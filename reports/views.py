@@ -974,30 +974,34 @@ def pareto_section(ctx: PageContext) -> list[Table | Figure | Text]:
     rows: list[tuple[object, ...]] = []
     table_rows = []
     de_models = []
-    for label, rs in ctx.results.items():
-        members = an.evaluated_members(ctx.data, [r.run for r in rs])
-        front = {(m.arch_hash, m.fitness) for m in an.pareto(members)}
-        for m in sorted(members, key=lambda m: (m.params, m.arch_hash)):
-            if not math.isfinite(m.params):
-                continue
+
+    def add(label: str, set_name: str, shown_set: str, trial: object, members: list, front: set) -> None:
+        """CSV rows for every member, table rows for the members on the front."""
+        for m in members:
             on = (m.arch_hash, m.fitness) in front
             rows.append(
-                (
-                    "all evaluated",
-                    label,
-                    "",
-                    m.arch_hash,
-                    m.encoding,
-                    m.params,
-                    100 * m.fitness,
-                    100 * m.test,
-                    on,
-                )
+                (set_name, label, trial, m.arch_hash, m.encoding, m.params, 100 * m.fitness, 100 * m.test, on)
             )
             if on:
                 table_rows.append(
-                    (label, "all evaluated", "", f"{m.params:,.0f}", pct(m.fitness), pct(m.test), m.encoding)
+                    (
+                        label,
+                        shown_set,
+                        str(trial),
+                        f"{m.params:,.0f}",
+                        pct(m.fitness),
+                        pct(m.test),
+                        m.encoding,
+                    )
                 )
+
+    for label, rs in ctx.results.items():
+        members = an.evaluated_members(ctx.data, [r.run for r in rs])
+        front = {(m.arch_hash, m.fitness) for m in an.pareto(members)}
+        finite = [
+            m for m in sorted(members, key=lambda m: (m.params, m.arch_hash)) if math.isfinite(m.params)
+        ]
+        add(label, "all evaluated", "all evaluated", "", finite, front)
         for r in rs:
             if r.run.algorithm != "differential_evolution":
                 continue
@@ -1005,33 +1009,14 @@ def pareto_section(ctx: PageContext) -> list[Table | Figure | Text]:
             if not population:
                 continue
             pfront = {(m.arch_hash, m.fitness) for m in an.pareto(population)}
-            for m in population:
-                on = (m.arch_hash, m.fitness) in pfront
-                rows.append(
-                    (
-                        "final population",
-                        label,
-                        r.run.trial,
-                        m.arch_hash,
-                        m.encoding,
-                        m.params,
-                        100 * m.fitness,
-                        100 * m.test,
-                        on,
-                    )
-                )
-                if on:
-                    table_rows.append(
-                        (
-                            label,
-                            f"final population (gen {generation})",
-                            str(r.run.trial),
-                            f"{m.params:,.0f}",
-                            pct(m.fitness),
-                            pct(m.test),
-                            m.encoding,
-                        )
-                    )
+            add(
+                label,
+                "final population",
+                f"final population (gen {generation})",
+                r.run.trial,
+                population,
+                pfront,
+            )
             model1 = max(population, key=lambda m: (m.fitness, -m.params))
             model2 = min(
                 population, key=lambda m: (m.params if math.isfinite(m.params) else math.inf, -m.fitness)
