@@ -1,14 +1,19 @@
 """Optuna baselines through each space's define-by-run `suggest()`: TPE, random, NSGA-II.
 
-Optuna's ask/tell interface drives an in-memory study; the sampler is seeded from the run's Generator, so
-Optuna runs reproduce exactly. NSGA-II optimises two objectives (accuracy up, parameters down) so that it
-can be set against differential evolution; its trajectory fitness is still the accuracy.
+Optuna's ask/tell interface drives an in-memory study. Its state is plain data: the study is rebuilt on
+resume from the trials it holds (`optuna.trial.create_trial` + `add_trial`: params, distributions,
+values, the samplers' own trial and study attributes), so no sampler internals are ever serialised
+(optuna 5's NSGA-II sampler holds a thread lock and cannot be pickled anyway). To make that rebuild exact,
+the sampler of trial k is a fresh one seeded from (the run's seed, k): what it proposes is a function of
+the stored trials and k alone, never of how many times a sampler object was asked before.
+NSGA-II optimises two objectives (accuracy up, parameters down) so that it can be set against
+differential evolution; its trajectory fitness is still the accuracy.
 """
 
 from __future__ import annotations
 
 import logging
-import pickle
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +26,13 @@ from harness.spaces.base import SearchSpace
 
 log = logging.getLogger(__name__)
 
+STATE_FORMAT = "optuna-trials-1"
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no infinities: an infinite objective (a failed network's size) is stored as null."""
+    return None if math.isinf(value) or math.isnan(value) else value
+
 
 class _OptunaAlgorithm(Algorithm):
     multi_objective = False
@@ -31,18 +43,28 @@ class _OptunaAlgorithm(Algorithm):
 
         self._optuna = optuna
         self.sampler_params = dict(sampler_params)
-        seed = int(rng.integers(0, 2**31 - 1))
+        self.seed = int(rng.integers(0, 2**31 - 1))
         try:
-            sampler = self._make_sampler(seed, **sampler_params)
+            self._make_sampler(self.seed, **self.sampler_params)
         except TypeError as exc:
             raise EvonasError(f"bad parameters for {self.name}: {exc}") from exc
-        directions = ["maximize", "minimize"] if self.multi_objective else ["maximize"]
-        self.study = optuna.create_study(directions=directions, sampler=sampler)
-        self.open_trials: dict[int, Any] = {}  # trial number -> optuna Trial awaiting its result
+        self._new_study()
         self.pending: dict[tuple[str, int], list[int]] = {}  # (encoding, replicate) -> trial numbers
+
+    def _new_study(self) -> None:
+        self.storage = self._optuna.storages.InMemoryStorage()
+        directions = ["maximize", "minimize"] if self.multi_objective else ["maximize"]
+        self.study = self._optuna.create_study(
+            storage=self.storage, directions=directions, sampler=self._trial_sampler(0)
+        )
+        self.study_id = self.storage.get_study_id_from_name(self.study.study_name)
 
     def _make_sampler(self, seed: int, **params: Any) -> Any:
         raise EvonasError(f"{type(self).__name__} defines no sampler")
+
+    def _trial_sampler(self, number: int) -> Any:
+        seed = int(np.random.SeedSequence([self.seed, number]).generate_state(1)[0] & 0x7FFFFFFF)
+        return self._make_sampler(seed, **self.sampler_params)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -51,9 +73,9 @@ class _OptunaAlgorithm(Algorithm):
     def ask(self, n: int) -> list[Candidate]:
         out = []
         for _ in range(n):
+            self.study.sampler = self._trial_sampler(len(self.study.get_trials(deepcopy=False)))
             trial = self.study.ask()
             genome = self.space.suggest(trial)
-            self.open_trials[trial.number] = trial
             self.pending.setdefault((self._enc(genome), 0), []).append(trial.number)
             out.append(Candidate(genome))
         return out
@@ -64,20 +86,68 @@ class _OptunaAlgorithm(Algorithm):
             if not numbers:
                 raise EvonasError(f"{self.name} was told about a candidate it did not ask for")
             number = numbers.pop(0)
-            trial = self.open_trials.pop(number)
+            if not numbers:
+                del self.pending[(self._enc(candidate.genome), candidate.replicate)]
             if self.multi_objective:
                 params = float(outcome.params) if outcome.params is not None else float("inf")
                 values: Any = [float(outcome.fitness), params if outcome.ok else float("inf")]
             else:
                 values = float(outcome.fitness)
-            self.study.tell(trial, values)
+            self.study.sampler = self._trial_sampler(number)
+            self.study.tell(number, values)
 
+    # --- persistence: the trials as data ---
     def state_dict(self) -> dict[str, Any]:
-        blob = pickle.dumps((self.study, self.open_trials, self.pending))
-        return {"study": blob}
+        from optuna.distributions import distribution_to_json
+
+        trials = []
+        for t in self.study.get_trials(deepcopy=False):
+            trials.append(
+                {
+                    "number": t.number,
+                    "state": t.state.name,
+                    "params": dict(t.params),
+                    "distributions": {k: distribution_to_json(d) for k, d in t.distributions.items()},
+                    "values": None if t.values is None else [_finite_or_none(v) for v in t.values],
+                    "user_attrs": dict(t.user_attrs),
+                    "system_attrs": dict(t.system_attrs),
+                }
+            )
+        return {
+            "format": STATE_FORMAT,
+            "seed": self.seed,
+            "trials": trials,
+            "study_system_attrs": dict(self.storage.get_study_system_attrs(self.study_id)),
+            "pending": [[enc, rep, list(nums)] for (enc, rep), nums in sorted(self.pending.items())],
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.study, self.open_trials, self.pending = pickle.loads(state["study"])
+        from optuna.distributions import json_to_distribution
+        from optuna.trial import TrialState, create_trial
+
+        if state.get("format") != STATE_FORMAT:
+            raise EvonasError(f"{self.name} state has format {state.get('format')!r}, not {STATE_FORMAT}")
+        self.seed = int(state["seed"])
+        self._new_study()
+        for index, row in enumerate(state["trials"]):
+            if row["number"] != index:
+                raise EvonasError(f"{self.name} state: trial {index} is numbered {row['number']}")
+            kind = TrialState[row["state"]]
+            values = row["values"]
+            if values is not None:
+                values = [float("inf") if v is None else float(v) for v in values]
+            frozen = create_trial(
+                state=kind,
+                values=values,
+                params=row["params"],
+                distributions={k: json_to_distribution(d) for k, d in row["distributions"].items()},
+                user_attrs=row["user_attrs"],
+                system_attrs=row["system_attrs"],
+            )
+            self.study.add_trial(frozen)
+        for key, value in state["study_system_attrs"].items():
+            self.storage.set_study_system_attr(self.study_id, key, value)
+        self.pending = {(str(enc), int(rep)): [int(n) for n in nums] for enc, rep, nums in state["pending"]}
 
 
 class OptunaTPE(_OptunaAlgorithm):

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import platform
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
@@ -21,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from cache.connection import connect_waiting, explain, resolve_lock_timeout
 from cache.records import EvalRecord, RunRecord, TrajectoryRow
 from harness.errors import CacheError
 
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
 DEFAULT_CACHE = "evonas.duckdb"
+READER_WINDOW = 0.1  # a writer that let go of the file takes it back no sooner than this (seconds)
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
@@ -176,41 +179,75 @@ def default_cache_path(explicit: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get("EVONAS_CACHE") or DEFAULT_CACHE)
 
 
-def _explain(exc: duckdb.Error, path: Path) -> CacheError:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    lowered = text.lower()
-    if "lock" in lowered:
-        return CacheError(f"cache {path} is locked by another process (a run in progress?): {text}")
-    if "not a valid duckdb" in lowered or "corrupt" in lowered or "magic" in lowered or "serializ" in lowered:
-        return CacheError(
-            f"cache {path} is not a readable DuckDB database (corrupt or another format): {text}"
-        )
-    return CacheError(f"cache {path}: {text}")
-
-
 class Cache:
-    """A DuckDB evaluation cache. Use as a context manager, or call `close()`."""
+    """A DuckDB evaluation cache. Use as a context manager, or call `close()`.
 
-    def __init__(self, path: str | os.PathLike, read_only: bool = False) -> None:
+    DuckDB lets one process hold a database file at a time (one writer, or any number of read-only
+    readers). So that `evonas cache stats|query` and `evonas report` work while a run writes, the writer
+    holds the file only while it works with it: it calls `idle()` before anything long (a training, the
+    wait for a worker) and the next statement opens the file again (about 40 ms on the measured machine,
+    against seconds per training). A reader or writer that finds the file held waits for it (polling, up
+    to `lock_timeout` seconds) instead of failing at once. Transactions keep the file open to their end.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike, read_only: bool = False, lock_timeout: float | None = None
+    ) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self.lock_timeout = resolve_lock_timeout(lock_timeout, read_only)
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._depth = 0
+        self._checked = False
+        self._idle_since: float | None = None
         if read_only and not self.path.exists():
             raise CacheError(f"cache {self.path} does not exist")
         if self.path.exists() and self.path.is_dir():
             raise CacheError(f"cache {self.path} is a directory, not a DuckDB file")
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-            if not read_only:
-                self._create_schema()
-            self._check_schema()
-        except duckdb.Error as exc:
-            raise _explain(exc, self.path) from exc
+        self.con  # open now: a bad file is reported here, not at the first query  # noqa: B018
 
     # --- lifecycle ---
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The open connection (opened again, waiting for the file if need be, after `idle()`)."""
+        if self._con is None:
+            self._con = self._connect()
+        return self._con
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        if self._idle_since is not None:  # leave waiting readers a window before taking the file back
+            time.sleep(max(0.0, self._idle_since + READER_WINDOW - time.monotonic()))
+            self._idle_since = None
+        con = connect_waiting(self.path, self.read_only, self.lock_timeout)
+        if not self._checked:
+            try:
+                self._con = con
+                if not self.read_only:
+                    self._create_schema()
+                self._check_schema()
+            except duckdb.Error as exc:
+                con.close()
+                self._con = None
+                raise explain(exc, self.path) from exc
+            except CacheError:
+                con.close()
+                self._con = None
+                raise
+            self._checked = True
+        return con
+
+    def idle(self) -> None:
+        """Let other processes at the file until the next statement (no-op inside a transaction)."""
+        if self._depth == 0 and self._con is not None:
+            self._con.close()
+            self._con = None
+            if not self.read_only:
+                self._idle_since = time.monotonic()
+
     def close(self) -> None:
-        if getattr(self, "con", None) is not None:
-            self.con.close()
-            self.con = None  # type: ignore[assignment]
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
     def __enter__(self) -> Cache:
         return self
@@ -239,15 +276,26 @@ class Cache:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All writes inside commit together or not at all."""
+        """All writes inside commit together or not at all (nested uses join the outer transaction)."""
         self._writable()
-        self.con.execute("BEGIN TRANSACTION")
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        self._depth = 1
         try:
             yield
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self._depth = 0
+            con.execute("ROLLBACK")
             raise
-        self.con.execute("COMMIT")
+        self._depth = 0
+        con.execute("COMMIT")
 
     def _writable(self) -> None:
         if self.read_only:
@@ -257,6 +305,23 @@ class Cache:
         """Run raw SQL (for `evonas cache query --sql` and reports)."""
         try:
             return self.con.execute(sql, params or [])
+        except duckdb.Error as exc:
+            raise CacheError(f"query failed: {str(exc).splitlines()[0]}") from exc
+
+    def execute_untrusted(self, sql: str) -> duckdb.DuckDBPyConnection:
+        """Run user SQL (`evonas cache query --sql`) on a read-only cache with no file or network access.
+
+        `enable_external_access = false` refuses COPY ... TO, read_csv/read_parquet/glob, ATTACH, INSTALL
+        and EXPORT DATABASE; `lock_configuration` keeps the SQL from setting anything back. Both hold for
+        the rest of this connection's life, so call it last, on a cache opened for the query.
+        """
+        if not self.read_only:
+            raise CacheError(f"cache {self.path}: untrusted SQL runs only on a cache opened read-only")
+        con = self.con
+        try:
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            return con.execute(sql)
         except duckdb.Error as exc:
             raise CacheError(f"query failed: {str(exc).splitlines()[0]}") from exc
 

@@ -1,35 +1,73 @@
-"""`evonas cache verify`: recompute every derived identity in the cache and check every reference."""
+"""`evonas cache verify`: recompute every fact the cache stores that can be derived from other stored facts.
+
+- architectures: the canonical form and the hash of the stored encoding (under the stored space version);
+- tasks: the key is the hash of the spec, the dataset column is the spec's;
+- evaluations (`cache.verify_evaluations`): the seed is the derived training seed; status and metrics agree
+  the way the trainer records them; the curve ends at the recorded metric; sizes agree per (network, task)
+  and with the architecture's recorded size;
+- runs and trajectories (`cache.verify_runs`): references, steps, fitness = the evaluation's metric under
+  the run's objective, the cached flags, the simulated clock, and the proposed encoding's hash.
+
+`verify` takes anything with DuckDB's `execute(sql, params)`: an open `Cache`, or the in-memory database in
+which an import is checked before it touches its target. It never writes. Retraining stored evaluations
+(`cache verify --retrain N`) is `harness.verify_retrain`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from cache.hashing import training_seed
-from cache.records import STATUSES
-from cache.store import Cache
+from cache.verify_evaluations import evaluation_problems, size_problems
+from cache.verify_runs import run_problems, trajectory_problems
 from harness.errors import EvonasError
 from harness.spaces.base import canonical_json
 
+TASK_KEY_CHARS = 16  # harness.tasks.Task.key()
 
-def verify(cache: Cache, limit: int = 1000) -> list[str]:
+
+class Queryable(Protocol):
+    """A DuckDB connection, or a Cache (whose `execute` wraps it)."""
+
+    def execute(self, sql: str, params: Sequence[Any] | None = ..., /) -> Any: ...
+
+
+def verify(db: Queryable, limit: int = 1000) -> list[str]:
     """Every problem found, one line each (empty when the cache is consistent)."""
+    specs = task_specs(db)
     problems: list[str] = []
-    problems += _architectures(cache)
-    problems += _tasks(cache)
-    problems += _evaluations(cache)
-    problems += _trajectories(cache)
+    problems += _architectures(db)
+    problems += _tasks(db)
+    problems += evaluation_problems(db, specs)
+    problems += size_problems(db)
+    problems += _proxies(db)
+    problems += run_problems(db)
+    problems += trajectory_problems(db)
     return problems[:limit]
 
 
-def _architectures(cache: Cache) -> list[str]:
+def task_specs(db: Queryable) -> dict[str, dict[str, Any] | None]:
+    """Every stored task's spec (None where it is not a JSON object)."""
+    out: dict[str, dict[str, Any] | None] = {}
+    for task_key, spec in db.execute("SELECT task_key, spec FROM tasks").fetchall():
+        try:
+            value = json.loads(spec) if spec is not None else None
+        except json.JSONDecodeError:
+            value = None
+        out[task_key] = value if isinstance(value, dict) else None
+    return out
+
+
+def _architectures(db: Queryable) -> list[str]:
     from harness.spaces import get_space
 
     out = []
     spaces: dict[tuple[str, str], Any] = {}
-    rows = cache.execute(
-        "SELECT arch_hash, space, space_version, encoding, canonical, space_params FROM architectures"
+    rows = db.execute(
+        "SELECT arch_hash, space, space_version, encoding, canonical, space_params FROM architectures "
+        "ORDER BY arch_hash"
     ).fetchall()
     for arch, space_name, version, encoding, canonical, params in rows:
         key = (space_name, params or "{}")
@@ -43,7 +81,7 @@ def _architectures(cache: Cache) -> list[str]:
                 )
                 continue
             genome = space.decode(encoding)
-        except (EvonasError, ValueError) as exc:
+        except (EvonasError, ValueError, TypeError, KeyError) as exc:
             out.append(f"architecture {arch[:12]}: cannot rebuild {space_name} {encoding!r}: {exc}")
             continue
         if space.hash(genome) != arch:
@@ -53,53 +91,27 @@ def _architectures(cache: Cache) -> list[str]:
     return out
 
 
-def _tasks(cache: Cache) -> list[str]:
+def _tasks(db: Queryable) -> list[str]:
     out = []
-    for task_key, name, spec in cache.execute("SELECT task_key, name, spec FROM tasks").fetchall():
-        digest = hashlib.sha256(canonical_json(json.loads(spec)).encode("utf-8")).hexdigest()[: len(task_key)]
+    rows = db.execute("SELECT task_key, name, spec, dataset FROM tasks ORDER BY task_key").fetchall()
+    for task_key, name, spec, dataset in rows:
+        try:
+            parsed = json.loads(spec)
+        except (TypeError, json.JSONDecodeError):
+            out.append(f"task {name} ({task_key}): its spec is not JSON")
+            continue
+        digest = hashlib.sha256(canonical_json(parsed).encode("utf-8")).hexdigest()[:TASK_KEY_CHARS]
         if digest != task_key:
             out.append(f"task {name} ({task_key}): its spec hashes to {digest}")
+        if not isinstance(parsed, dict) or parsed.get("dataset") != dataset:
+            out.append(f"task {name} ({task_key}): dataset {dataset!r} is not its spec's")
     return out
 
 
-def _evaluations(cache: Cache) -> list[str]:
-    out = []
-    orphans = cache.execute(
-        "SELECT arch_hash, task_key, replicate FROM evaluations e "
-        "WHERE NOT EXISTS (SELECT 1 FROM architectures a WHERE a.arch_hash = e.arch_hash) "
-        "OR NOT EXISTS (SELECT 1 FROM tasks t WHERE t.task_key = e.task_key)"
+def _proxies(db: Queryable) -> list[str]:
+    orphans = db.execute(
+        "SELECT arch_hash, task_key, proxy FROM proxies p "
+        "WHERE NOT EXISTS (SELECT 1 FROM architectures a WHERE a.arch_hash = p.arch_hash) "
+        "OR NOT EXISTS (SELECT 1 FROM tasks t WHERE t.task_key = p.task_key) ORDER BY ALL"
     ).fetchall()
-    out += [f"evaluation {a[:12]}/{t}/{r}: unknown architecture or task" for a, t, r in orphans]
-    rows = cache.execute(
-        "SELECT arch_hash, task_key, replicate, seed, status, val_acc, test_acc FROM evaluations"
-    ).fetchall()
-    for arch, task, rep, seed, status, val, test in rows:
-        where = f"evaluation {arch[:12]}/{task}/{rep}"
-        if seed != training_seed(task, arch, rep):
-            out.append(f"{where}: seed {seed} is not the derived training seed")
-        if status not in STATUSES:
-            out.append(f"{where}: unknown status {status!r}")
-        for label, value in (("val_acc", val), ("test_acc", test)):
-            if value is not None and not 0.0 <= value <= 1.0:
-                out.append(f"{where}: {label} {value} outside [0, 1]")
-    return out
-
-
-def _trajectories(cache: Cache) -> list[str]:
-    missing_runs = cache.execute(
-        "SELECT DISTINCT run_id FROM trajectories t "
-        "WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = t.run_id)"
-    ).fetchall()
-    out = [f"trajectory of unknown run {r[0]}" for r in missing_runs]
-    dangling = cache.execute(
-        "SELECT t.run_id, t.step FROM trajectories t JOIN runs r USING (run_id) "
-        "WHERE NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.arch_hash = t.arch_hash "
-        "AND e.task_key = r.task_key AND e.replicate = t.replicate)"
-    ).fetchall()
-    out += [f"trajectory {run} step {step}: its evaluation is not stored" for run, step in dangling]
-    gaps = cache.execute(
-        "SELECT run_id, count(*), max(step) FROM trajectories "
-        "GROUP BY run_id HAVING count(*) != max(step) + 1"
-    ).fetchall()
-    out += [f"trajectory {run}: {n} rows but last step {last}" for run, n, last in gaps]
-    return out
+    return [f"proxy {p} of {arch[:12]}/{task}: unknown architecture or task" for arch, task, p in orphans]

@@ -94,11 +94,28 @@ def build_parser() -> argparse.ArgumentParser:
     c = csub.add_parser("export", help="write every table as Parquet")
     _add_cache(c)
     c.add_argument("directory")
-    c = csub.add_parser("import", help="merge a Parquet export into the cache")
+    c = csub.add_parser("import", help="check a Parquet export, then merge it into the cache")
     _add_cache(c)
     c.add_argument("directory")
-    c = csub.add_parser("verify", help="check hashes, seeds and references of every stored row")
+    c.add_argument(
+        "--on-conflict",
+        choices=("error", "skip", "report"),
+        default="error",
+        help="a key stored with other values: refuse the import (error, default), keep the stored rows "
+        "and import the rest (skip), or list the conflicts and change nothing (report)",
+    )
+    c = csub.add_parser("verify", help="check every derivable fact (hashes, seeds, metrics, trajectories)")
     _add_cache(c)
+    c.add_argument(
+        "--retrain",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also train N stored evaluations again and compare",
+    )
+    c.add_argument("--seed", type=int, default=0, help="seed of the choice of evaluations to retrain")
+    c.add_argument("--device", default="cpu", help="where to retrain (exact comparison on the CPU only)")
+    c.add_argument("--data-root", help="dataset directory for retraining")
 
     p = sub.add_parser("reproduce", help="re-run a paper's setting (see `evonas reproduce --list`)")
     p.add_argument("name", nargs="?")
@@ -116,12 +133,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--json", action="store_true")
 
+    from harness import cli_tabulate
+
+    cli_tabulate.add_parser(sub)
     sub.add_parser("spaces", help="list search spaces")
     sub.add_parser("algorithms", help="list algorithms")
     return parser
 
 
 # --- verbs ---
+def cmd_tabulate(args: argparse.Namespace) -> int:
+    from harness.cli_tabulate import cmd_tabulate as run
+
+    return run(args)
+
+
 def cmd_spaces(args: argparse.Namespace) -> int:
     from harness.spaces import space_class, space_names
 
@@ -253,6 +279,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.config import load_config
 
     config = load_config(args.config)
+    if not args.no_report:
+        check_out_dir(args.out)
     overrides = {
         k: v
         for k, v in (
@@ -275,6 +303,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_out_dir(out: str) -> Path:
+    """The report directory, checked before any work: an existing file or an unwritable place is refused."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise EvonasError(f"--out {str(out)[:200]!r} is a file, not a directory")
+    probe = path
+    while not probe.exists():  # the nearest existing ancestor must let us create the directory
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise EvonasError(f"--out {str(out)[:200]!r}: cannot write under {str(probe)[:200]!r}")
+    return path
+
+
 def _write_report(cache_path: str | None, out: str, experiments: list[str] | None) -> None:
     from reports import write_report
 
@@ -289,6 +330,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from harness.config import demo_config
 
     config = demo_config()
+    check_out_dir(args.out)
     if args.workers is not None:
         config = replace(config, evaluation=replace(config.evaluation, workers=args.workers))
     with _open_cache(args.cache) as cache:
@@ -301,13 +343,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    check_out_dir(args.out)
     _write_report(args.cache, args.out, args.experiment)
     return 0
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
-    from cache import export_parquet, import_parquet
+    from cache import default_cache_path, export_parquet
+    from cache.parquet import import_into
     from cache.verify import verify
+    from harness.verify_retrain import retrain, retrain_summary
 
     verb = args.cache_verb
     if verb == "stats":
@@ -325,18 +370,23 @@ def cmd_cache(args: argparse.Namespace) -> int:
             counts = export_parquet(cache, args.directory)
         print(f"exported to {args.directory}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         return 0
-    if verb == "import":
-        with _open_cache(args.cache) as cache:
-            added = import_parquet(cache, args.directory)
-        print(f"imported from {args.directory}: " + ", ".join(f"{k} +{v}" for k, v in added.items()))
+    if verb == "import":  # the export is checked before the cache is opened (or created)
+        result = import_into(default_cache_path(args.cache), args.directory, args.on_conflict)
+        print("\n".join(result.lines(args.directory)))
         return 0
     with _open_cache(args.cache, read_only=True) as cache:
         problems = verify(cache)
-    if problems:
-        for problem in problems[:50]:
-            print(problem)
-        raise EvonasError(f"cache verification found {len(problems)} problem(s)")
-    print("cache verified: every hash, seed and reference checks out")
+        if problems:
+            print("\n".join(problems[:50]))
+            raise EvonasError(f"cache verification found {len(problems)} problem(s)")
+        checks = retrain(cache, args.retrain, args.seed, args.device, args.data_root) if args.retrain else []
+    print("\n".join([c.describe() for c in checks] + [retrain_summary(checks)]))
+    forged = [c for c in checks if c.forged]
+    if forged:
+        raise EvonasError(
+            f"{len(forged)} of {len(checks)} retrained evaluation(s) differ from the stored result under the "
+            f"same library versions and device (forged or changed); first: {forged[0].describe()}"
+        )
     return 0
 
 
@@ -365,7 +415,7 @@ def cache_query(args: argparse.Namespace) -> int:
 
     with _open_cache(args.cache, read_only=True) as cache:
         if args.sql:
-            cur = cache.execute(args.sql)
+            cur = cache.execute_untrusted(args.sql)  # read-only, no file or network access
             columns = [d[0] for d in cur.description] if cur.description else []
             rows = cur.fetchall()
             if args.json:
@@ -472,6 +522,7 @@ VERBS = {
     "bench": cmd_bench,
     "spaces": cmd_spaces,
     "algorithms": cmd_algorithms,
+    "tabulate": cmd_tabulate,
 }
 
 

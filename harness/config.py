@@ -28,6 +28,12 @@ label = "re"                  # optional; defaults to the name
 params = { population = 10, sample_size = 3 }
 budget = { evaluations = 40 } # optional per-algorithm override (the report warns on unequal budgets)
 ```
+
+Every value is checked field by field (`harness.config_validation`, which also holds the limits); a problem
+is one ConfigError line with the file and the dotted key, e.g.
+``exp.toml: task.optimizer.lr must be > 0, got float -0.1``. Algorithm and space parameters are checked
+against the constructor's signature (unknown names list the valid ones), then the space and every
+algorithm are built once, so nothing bad reaches a run.
 """
 
 from __future__ import annotations
@@ -38,8 +44,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from harness import config_validation as cv
 from harness.errors import ConfigError, EvonasError
 from harness.runner import Budget, RunSpec, freeze
+from harness.spaces.base import short_repr
 from harness.tasks import Task, preset
 
 if sys.version_info >= (3, 11):
@@ -47,20 +55,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-SECTIONS = {"experiment", "space", "task", "evaluation", "algorithms"}
-EXPERIMENT_KEYS = {"name", "trials", "seed", "workers", "budget", "description", "paper"}
-SPACE_KEYS = {"name", "params"}
-EVALUATION_KEYS = {
-    "mode",
-    "executor",
-    "workers",
-    "slots_per_gpu",
-    "device",
-    "data_root",
-    "threads",
-    "address",
-}
-ALGORITHM_KEYS = {"name", "label", "params", "budget", "trials"}
+MAX_FILE_BYTES = 10 * 2**20  #: experiment files are small; anything larger is refused unread
+MAX_MESSAGE = 300  #: an error line says at most this much after the file name
 
 
 @dataclass(frozen=True)
@@ -82,6 +78,9 @@ class EvaluationSettings:
     data_root: str | None = None
     threads: int | None = None
     address: str | None = None
+
+    def __post_init__(self) -> None:  # settings built in Python (e.g. command-line overrides) get checked too
+        cv.check_evaluation_settings(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -152,35 +151,18 @@ class ExperimentConfig:
         )
 
 
-def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-    value = data.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: '{key}' must be a table")
-    return value
+def _budget(value: dict[str, Any] | None) -> Budget | None:
+    if value is None:
+        return None
+    return Budget(evaluations=value.get("evaluations"), seconds=value.get("seconds"))
 
 
-def _no_extra(table: dict[str, Any], allowed: set[str], where: str) -> None:
-    extra = sorted(set(table) - allowed)
-    if extra:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(extra)} (allowed: {', '.join(sorted(allowed))})"
-        )
-
-
-def _budget(value: Any, where: str) -> Budget:
-    if not isinstance(value, dict) or not set(value) <= {"evaluations", "seconds"}:
-        raise ConfigError(f"{where}: budget must be a table with 'evaluations' and/or 'seconds'")
-    try:
-        return Budget(evaluations=value.get("evaluations"), seconds=value.get("seconds"))
-    except EvonasError as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
-
-
-def build_task(table: dict[str, Any], where: str) -> Task:
+def build_task(table: dict[str, Any]) -> Task:
+    """The [task] table (checked already) on top of its preset: sub-tables merge key by key."""
     table = dict(table)
     name = table.pop("preset", None)
     if name is None and "dataset" not in table:
-        raise ConfigError(f"{where}: [task] needs a preset or a dataset")
+        raise ConfigError("task needs a preset or a dataset")
     base = preset(name).to_dict() if name is not None else {"name": table.get("name", "custom")}
     for key, value in table.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
@@ -192,92 +174,121 @@ def build_task(table: dict[str, Any], where: str) -> Task:
     return Task.from_dict(base)
 
 
-def parse_config(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
-    """Validate a parsed TOML document; every problem is one ConfigError line naming the file."""
-    _no_extra(data, SECTIONS, source)
-    exp = _table(data, "experiment", source)
-    _no_extra(exp, EXPERIMENT_KEYS, f"{source} [experiment]")
-    if not isinstance(exp.get("name"), str) or not exp["name"] or "/" in exp["name"]:
-        raise ConfigError(f"{source}: [experiment] needs a name without '/'")
-    space = _table(data, "space", source)
-    _no_extra(space, SPACE_KEYS, f"{source} [space]")
-    if not isinstance(space.get("name"), str):
-        raise ConfigError(f"{source}: [space] needs a name")
-    evaluation = _table(data, "evaluation", source)
-    _no_extra(evaluation, EVALUATION_KEYS, f"{source} [evaluation]")
-    algorithms = data.get("algorithms")
-    if not isinstance(algorithms, list) or not algorithms:
-        raise ConfigError(f"{source}: at least one [[algorithms]] entry is needed")
-    entries = []
-    for i, algo in enumerate(algorithms):
-        where = f"{source} [[algorithms]] #{i + 1}"
-        if not isinstance(algo, dict) or not isinstance(algo.get("name"), str):
-            raise ConfigError(f"{where}: needs a name")
-        _no_extra(algo, ALGORITHM_KEYS, where)
-        entries.append(
-            AlgorithmEntry(
-                name=algo["name"],
-                label=str(algo.get("label", algo["name"])),
-                params=dict(_table(algo, "params", where)),
-                budget=_budget(algo["budget"], where) if "budget" in algo else None,
-                trials=int(algo["trials"]) if "trials" in algo else None,
-            )
+def _entries(algorithms: list[dict[str, Any]]) -> tuple[AlgorithmEntry, ...]:
+    entries = tuple(
+        AlgorithmEntry(
+            name=algo["name"],
+            label=algo.get("label", algo["name"]),
+            params=algo["params"],
+            budget=_budget(algo.get("budget")),
+            trials=algo.get("trials"),
         )
+        for algo in algorithms
+    )
     labels = [e.label for e in entries]
-    if len(set(labels)) != len(labels):
-        raise ConfigError(f"{source}: algorithm labels must be unique, got {labels}")
-    if any("/" in label for label in labels):
-        raise ConfigError(f"{source}: algorithm labels must not contain '/'")
-    try:
-        config = ExperimentConfig(
-            name=exp["name"],
-            space=space["name"],
-            space_params=dict(_table(space, "params", f"{source} [space]")),
-            task=build_task(_table(data, "task", source), f"{source} [task]"),
-            algorithms=tuple(entries),
-            trials=int(exp.get("trials", 5)),
-            seed=int(exp.get("seed", 0)),
-            workers=int(exp.get("workers", 1)),
-            budget=_budget(exp.get("budget", {"evaluations": 20}), f"{source} [experiment]"),
-            evaluation=EvaluationSettings(**evaluation),
-            description=str(exp.get("description", "")),
-            paper=exp.get("paper"),
-            source=source,
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise ConfigError(
+            f"algorithm labels must be unique; {short_repr(duplicates, cv.QUOTE)} repeat "
+            "(set label = ... on one of them)"
         )
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{source}: {exc}") from exc
-    if config.trials < 1 or config.workers < 1:
-        raise ConfigError(f"{source}: trials and workers must be >= 1")
-    validate(config)
+    return entries
+
+
+def _one_line(exc: BaseException) -> str:
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
+    """Validate a parsed TOML document; every problem is one ConfigError line naming the file and key."""
+    try:
+        config = _parse(data, source)
+        _instantiate(config)
+    except EvonasError as exc:
+        raise ConfigError(f"{source}: {_one_line(exc)}") from exc
     return config
 
 
-def validate(config: ExperimentConfig) -> None:
-    """Instantiate the space and every algorithm once so that bad names and parameters fail before running."""
+def _parse(data: dict[str, Any], source: str) -> ExperimentConfig:
+    doc = cv.check_document(data)
+    exp, space = doc["experiment"], doc["space"]
+    try:
+        task = build_task(doc.get("task", {}))
+    except EvonasError as exc:
+        raise ConfigError(f"task: {exc}") from exc
+    return ExperimentConfig(
+        name=exp["name"],
+        space=space["name"],
+        space_params=space["params"],
+        task=task,
+        algorithms=_entries(doc["algorithms"]),
+        trials=exp.get("trials", 5),
+        seed=exp.get("seed", 0),
+        workers=exp.get("workers", 1),
+        budget=_budget(exp.get("budget", {"evaluations": 20})),
+        evaluation=EvaluationSettings(**doc.get("evaluation", {})),
+        description=exp.get("description", ""),
+        paper=exp.get("paper"),
+        source=source,
+    )
+
+
+def _instantiate(config: ExperimentConfig) -> None:
+    """Build the space and every algorithm once, so bad values fail before anything runs."""
     import numpy as np
 
     from algorithms import get_algorithm
     from harness.spaces import get_space
 
+    where = "space.params"
     try:
         space = get_space(config.space, **config.space_params)
-        for algo in config.algorithms:
+        for i, algo in enumerate(config.algorithms, start=1):
+            where = f"algorithms[{i}].params"
             get_algorithm(algo.name, space, rng=np.random.default_rng(0), **algo.params)
+        where = "task.dataset"
         config.task.input_shape  # noqa: B018 -- checks that the dataset name is known
     except EvonasError as exc:
-        raise ConfigError(f"{config.source}: {exc}") from exc
+        raise ConfigError(f"{where}: {exc}") from exc
+    except (TypeError, ValueError, ArithmeticError) as exc:  # a constructor that checks less than it should
+        raise ConfigError(f"{where}: {type(exc).__name__}: {exc}") from exc
+
+
+def validate(config: ExperimentConfig) -> None:
+    """Instantiate the space and every algorithm once so that bad names and parameters fail before running."""
+    try:
+        _instantiate(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{config.source}: {_one_line(exc)}") from exc
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"config file {path} does not exist")
+    if not path.is_file():
+        state = "is not a file" if path.exists() else "does not exist"
+        raise ConfigError(f"config file {path} {state}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB; not an experiment file")
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: an integer beyond Python's digit limit
+        raise ConfigError(f"{path}: not valid TOML: {_one_line(exc)}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from exc
     config = parse_config(data, str(path))
-    return replace(config, **overrides) if overrides else config
+    if not overrides:
+        return config
+    try:
+        return replace(config, **overrides)
+    except TypeError as exc:
+        raise ConfigError(f"{path}: bad override: {exc}") from exc
 
 
 def demo_config() -> ExperimentConfig:

@@ -30,6 +30,17 @@ class CacheError(EvonasError):
     """The evaluation cache is corrupt, locked by another process, or asked for something it lacks."""
 
 
+class CheckpointError(CacheError):
+    """A stored checkpoint is not an evonas JSON checkpoint of this run (corrupt, foreign, an old pickle)."""
+
+
+class TransientTrainingError(EvonasError):
+    """A training that produced no result for a reason outside the network (out of memory, a lost worker).
+
+    Never stored: executors retry it, and after their last attempt the run stops with one line (resumable).
+    """
+
+
 class OperationNotSupported(EvonasError):
     """A search space was asked for an optional operation it does not define (e.g. crossover)."""
 

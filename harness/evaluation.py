@@ -149,6 +149,7 @@ class Evaluator:
             )
             for k in keys
         ]
+        self.cache.idle()  # readers may use the file while the networks train
         for index, result in self.executor.run(jobs):
             key = keys[index]
             record = self._record(key, jobs[index].seed, result, missing[key].run_id)
@@ -185,6 +186,7 @@ class Evaluator:
             self.cache.put_evaluation(record)
             if record.params is not None:
                 self.cache.set_architecture_size(record.arch_hash, record.params, record.flops, self.task_key)
+        self.cache.idle()
         self._known[(record.arch_hash, record.replicate)] = record
         self.trained += 1
         log.info(

@@ -3,6 +3,11 @@
 Executors take picklable TrainingJobs and yield `(index, TrainingResult)` as each job finishes, so the
 driver can store every finished training at once (a killed run loses only what was still training).
 Workers never touch the cache: only the driver writes it.
+
+Retries: a job that raises TransientTrainingError (out of memory) or whose worker died (a crashed or
+killed process, a lost Ray node) is tried again, up to `attempts` times in all; nothing is stored for a
+failed attempt. After the last attempt the executor raises TransientTrainingError with one clear line:
+the run stops and can be resumed. Any other exception from a job is a bug and propagates as it is.
 """
 
 from __future__ import annotations
@@ -10,17 +15,32 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, TransientTrainingError
 from harness.training import TrainingJob, TrainingResult
 
 log = logging.getLogger(__name__)
 
 EXECUTORS = ("inline", "process", "ray")
+ATTEMPTS = 3
+
+
+def _describe(job: Any) -> str:
+    encoding = str(getattr(job, "encoding", job))
+    return f"{getattr(job, 'space_name', 'job')} {encoding[:80]!r}"
+
+
+def _gave_up(job: Any, attempts: int, reason: str) -> TransientTrainingError:
+    return TransientTrainingError(
+        f"training {_describe(job)} failed {attempts} time(s) for reasons outside the network "
+        f"({reason[:200]}); nothing was stored for it: resume the run later (--resume)"
+    )
 
 
 class Executor(ABC):
@@ -45,13 +65,24 @@ class Executor(ABC):
 class InlineExecutor(Executor):
     """Trains in the calling process, one job after another (CPU or one GPU)."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, attempts: int = ATTEMPTS) -> None:
         self.threads = threads
         self.slots = 1
+        self.attempts = max(1, attempts)
 
     def run(self, jobs: Sequence[TrainingJob]) -> Iterator[tuple[int, TrainingResult]]:
         for index, job in enumerate(jobs):
-            yield index, _with_threads(job, self.threads).run()
+            yield index, self._run_one(_with_threads(job, self.threads))
+
+    def _run_one(self, job: TrainingJob) -> TrainingResult:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return job.run()
+            except TransientTrainingError as exc:
+                if attempt == self.attempts:
+                    raise _gave_up(job, attempt, str(exc)) from exc
+                log.warning("retrying %s (attempt %d failed: %s)", _describe(job), attempt, exc)
+        raise AssertionError("unreachable")
 
 
 def _with_threads(job: TrainingJob, threads: int | None) -> TrainingJob:
@@ -69,6 +100,21 @@ def _init_worker(device_queue: Any) -> None:
     global _WORKER_DEVICE  # per-process worker identity, set once at worker start
     _WORKER_DEVICE = device_queue.get()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel to kill this worker when the driver dies (kill -9 leaves no orphans)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError) as exc:
+        log.debug("workers will not follow the driver's death: %s", exc)
 
 
 def _warm_up() -> int:
@@ -98,39 +144,83 @@ class ProcessExecutor(Executor):
     small networks and the one whose results do not depend on the number of workers.
     """
 
-    def __init__(self, workers: int | None = None, slots_per_gpu: int = 2, threads: int = 1) -> None:
+    def __init__(
+        self, workers: int | None = None, slots_per_gpu: int = 2, threads: int = 1, attempts: int = ATTEMPTS
+    ) -> None:
         gpus = visible_gpus()
         if gpus:
             devices = [f"cuda:{g}" for g in range(gpus) for _ in range(max(1, slots_per_gpu))]
         else:
             devices = ["cpu"] * max(1, workers or os.cpu_count() or 1)
+        self.devices = devices
         self.slots = len(devices)
         self.threads = threads
+        self.attempts = max(1, attempts)
+        self._pool = self._start_pool()
+        log.info("process executor: %d slot(s) on %s", self.slots, sorted(set(devices)))
+
+    def _start_pool(self) -> ProcessPoolExecutor:
         ctx = multiprocessing.get_context("spawn")
         queue = ctx.Queue()
-        for device in devices:
+        for device in self.devices:
             queue.put(device)
-        self._pool = ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             max_workers=self.slots, mp_context=ctx, initializer=_init_worker, initargs=(queue,)
         )
         for _ in range(self.slots):  # start every worker now (the pool would start them on demand)
-            self._pool.submit(_warm_up)
-        log.info("process executor: %d slot(s) on %s", self.slots, sorted(set(devices)))
+            pool.submit(_warm_up)
+        return pool
+
+    def _restart_pool(self) -> None:
+        log.warning("a worker process died; starting a new pool of %d", self.slots)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._start_pool()
 
     def run(self, jobs: Sequence[TrainingJob]) -> Iterator[tuple[int, TrainingResult]]:
-        futures: dict[Future, int] = {
-            self._pool.submit(_run_in_worker, _with_threads(job, self.threads)): i
-            for i, job in enumerate(jobs)
-        }
+        prepared = [_with_threads(job, self.threads) for job in jobs]
+        tries = [0] * len(prepared)
+        futures: dict[Future, int] = {}
+
+        def submit(index: int) -> None:
+            tries[index] += 1
+            futures[self._pool.submit(_run_in_worker, prepared[index])] = index
+
+        for index in range(len(prepared)):
+            submit(index)
         try:
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            while futures:
+                done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+                lost: list[int] = []
+                crash: BaseException | None = None
                 for future in sorted(done, key=lambda f: futures[f]):
-                    yield futures[future], future.result()
+                    index = futures.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool as exc:
+                        lost.append(index)
+                        crash = exc
+                        continue
+                    except TransientTrainingError as exc:
+                        self._retry_or_raise(prepared[index], tries[index], str(exc), exc)
+                        submit(index)
+                        continue
+                    yield index, result
+                if lost:  # the whole pool died with the worker: every job in flight is run again
+                    lost += list(futures.values())
+                    futures.clear()
+                    for index in lost:
+                        self._retry_or_raise(prepared[index], tries[index], "a worker process died", crash)
+                    self._restart_pool()
+                    for index in sorted(lost):
+                        submit(index)
         finally:
             for future in futures:
                 future.cancel()
+
+    def _retry_or_raise(self, job: TrainingJob, tries: int, reason: str, exc: BaseException | None) -> None:
+        if tries >= self.attempts:
+            raise _gave_up(job, tries, reason) from exc
+        log.warning("retrying %s (attempt %d: %s)", _describe(job), tries, reason[:200])
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -171,15 +261,31 @@ class RayExecutor(Executor):
         gpus = resources.get("GPU", 0.0)
         self.gpus_per_job = gpus_per_job if gpus_per_job is not None else (0.5 if gpus else 0.0)
         self.slots = slots or max(1, int(gpus / self.gpus_per_job) if gpus else int(resources.get("CPU", 1)))
-        self._remote = ray.remote(num_gpus=self.gpus_per_job, num_cpus=1)(_run_in_worker)
+        # Ray itself retries a task whose worker or node died (max_retries) and one that raised
+        # TransientTrainingError (retry_exceptions); other exceptions are bugs and are not retried
+        self._remote = ray.remote(
+            num_gpus=self.gpus_per_job,
+            num_cpus=1,
+            max_retries=ATTEMPTS - 1,
+            retry_exceptions=[TransientTrainingError],
+        )(_run_in_worker)
 
     def run(self, jobs: Sequence[TrainingJob]) -> Iterator[tuple[int, TrainingResult]]:
+        from ray.exceptions import NodeDiedError, WorkerCrashedError
+
         refs = {self._remote.remote(_with_threads(job, 1)): i for i, job in enumerate(jobs)}
         pending = list(refs)
         while pending:
             done, pending = self._ray.wait(pending, num_returns=1)
             for ref in done:
-                yield refs[ref], self._ray.get(ref)
+                index = refs[ref]
+                try:
+                    result = self._ray.get(ref)
+                except TransientTrainingError as exc:  # Ray re-raises the task's exception type
+                    raise _gave_up(jobs[index], ATTEMPTS, str(exc).splitlines()[-1]) from exc
+                except (WorkerCrashedError, NodeDiedError) as exc:
+                    raise _gave_up(jobs[index], ATTEMPTS, "its worker or node died") from exc
+                yield index, result
 
     def close(self) -> None:
         """Shut down a Ray instance this executor started; leave a cluster it joined running."""
@@ -191,12 +297,13 @@ class RayExecutor(Executor):
 def make_executor(kind: str = "inline", **options: Any) -> Executor:
     """Build an executor by name: inline, process (workers=, slots_per_gpu=), ray (address=)."""
     if kind == "inline":
-        return InlineExecutor(threads=options.get("threads"))
+        return InlineExecutor(threads=options.get("threads"), attempts=options.get("attempts", ATTEMPTS))
     if kind == "process":
         return ProcessExecutor(
             workers=options.get("workers"),
             slots_per_gpu=options.get("slots_per_gpu", 2),
             threads=options.get("threads", 1),
+            attempts=options.get("attempts", ATTEMPTS),
         )
     if kind == "ray":
         return RayExecutor(address=options.get("address"), slots=options.get("workers"))

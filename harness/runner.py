@@ -20,13 +20,13 @@ from __future__ import annotations
 import heapq
 import json
 import logging
-import pickle
 import sys
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import numpy as np
 
 from algorithms import Algorithm, Candidate, Outcome, get_algorithm
@@ -34,7 +34,7 @@ from cache.hashing import run_id as make_run_id
 from cache.hashing import run_seed
 from cache.records import EvalRecord, RunRecord, TrajectoryRow
 from cache.store import Cache, now
-from harness.errors import EvonasError
+from harness.errors import CheckpointError, EvonasError
 from harness.evaluation import Evaluator, Request
 from harness.executors import Executor, InlineExecutor
 from harness.spaces import SearchSpace, get_space
@@ -43,7 +43,45 @@ from harness.tasks import Task
 log = logging.getLogger(__name__)
 
 CHECKPOINT_SECONDS = 5.0
-STATE_VERSION = 1
+STATE_VERSION = 2
+CHECKPOINT_FORMAT = "evonas-checkpoint"
+MAX_CHECKPOINT_BYTES = 256 * 1024 * 1024
+
+
+def _brief(exc: BaseException, limit: int = 200) -> str:
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def decode_checkpoint(blob: bytes, run_id: str) -> dict[str, Any]:
+    """Parse a stored checkpoint: strict JSON of our format and version, or one clear error.
+
+    Checkpoints used to be pickles; a pickle (or anything else that is not our JSON) is refused, never
+    executed: a cache file is untrusted input.
+    """
+    if len(blob) > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(
+            f"checkpoint of run {run_id} is {len(blob)} bytes, over the limit; use --restart"
+        )
+    try:
+        state = json.loads(blob.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CheckpointError(
+            f"checkpoint of run {run_id} is not an evonas JSON checkpoint (an old pickle, or corrupt); "
+            "it was not loaded: use --restart"
+        ) from exc
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"checkpoint of run {run_id} is not an evonas checkpoint; use --restart")
+    if state.get("version") != STATE_VERSION or state.get("run_id") != run_id:
+        raise CheckpointError(
+            f"checkpoint of run {run_id} has version {str(state.get('version'))[:20]} for run "
+            f"{str(state.get('run_id'))[:80]}; expected version {STATE_VERSION} of this run: use --restart"
+        )
+    return state
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 @dataclass(frozen=True)
@@ -155,47 +193,62 @@ class RunDriver:
         self._gen: Generator[list[Request], list[EvalRecord], None] | None = None
         self._next: list[Request] | None = None
 
-    # --- persistence ---
+    # --- persistence: a checkpoint is strict JSON, validated before use ---
     def state(self) -> bytes:
-        return pickle.dumps(
-            {
-                "version": STATE_VERSION,
-                "algorithm": self.algorithm.state_dict(),
-                "now": self.now,
-                "step": self.step,
-                "asked": self.asked,
-                "seq": self.seq,
-                "pending": [
-                    (e.finish, e.seq, e.encoding, e.replicate, e.generation, e.arch_hash, e.cached)
-                    for e in self.pending
-                ],
-                "outstanding": [
-                    (self.space.encode(c.genome), c.replicate, c.generation) for c in self.outstanding
-                ],
-                "seen": sorted(self.seen),
-                "wall": self.wall_offset + (time.perf_counter() - self.wall_start),
-                "best": self.best,
-            }
-        )
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "version": STATE_VERSION,
+            "run_id": self.run_id,
+            "algorithm": self.algorithm.state_dict(),
+            "now": self.now,
+            "step": self.step,
+            "asked": self.asked,
+            "seq": self.seq,
+            "pending": [
+                [e.finish, e.seq, e.encoding, e.replicate, e.generation, e.arch_hash, e.cached]
+                for e in self.pending
+            ],
+            "outstanding": [
+                [self.space.encode(c.genome), c.replicate, c.generation] for c in self.outstanding
+            ],
+            "seen": [list(k) for k in sorted(self.seen)],
+            "wall": self.wall_offset + (time.perf_counter() - self.wall_start),
+            "best": None if self.best == float("-inf") else self.best,
+        }
+        try:
+            return json.dumps(state, allow_nan=False, sort_keys=True).encode("utf-8")
+        except (TypeError, ValueError) as exc:  # a bug in an algorithm's state_dict, not bad input
+            raise TypeError(f"{self.algorithm.name} state is not plain JSON: {exc}") from exc
 
     def restore(self, blob: bytes) -> None:
-        state = pickle.loads(blob)
-        if state.get("version") != STATE_VERSION:
-            raise EvonasError(f"checkpoint of run {self.run_id} has an unknown format; use --restart")
+        """Continue from a checkpoint; anything that is not one of ours is refused with one line."""
+        state = decode_checkpoint(blob, self.run_id)
+        try:
+            self._restore(state)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, EvonasError) as exc:
+            raise CheckpointError(
+                f"checkpoint of run {self.run_id} does not fit this run ({_brief(exc)}); use --restart"
+            ) from exc
+
+    def _restore(self, state: dict[str, Any]) -> None:
         self.algorithm.load_state_dict(state["algorithm"])
-        self.now = state["now"]
-        self.step = state["step"]
-        self.asked = state["asked"]
-        self.seq = state["seq"]
-        self.pending = [_Event(*row) for row in state["pending"]]
+        self.now = float(state["now"])
+        self.step = int(state["step"])
+        self.asked = int(state["asked"])
+        self.seq = int(state["seq"])
+        self.pending = [
+            _Event(float(f), int(q), str(enc), int(rep), None if gen is None else int(gen), str(h), bool(c))
+            for f, q, enc, rep, gen, h, c in state["pending"]
+        ]
         heapq.heapify(self.pending)
         self.outstanding = [
-            Candidate(self.space.decode(enc), rep, gen) for enc, rep, gen in state["outstanding"]
+            Candidate(self.space.decode(enc), int(rep), None if gen is None else int(gen))
+            for enc, rep, gen in state["outstanding"]
         ]
-        self.seen = {tuple(k) for k in state["seen"]}
-        self.wall_offset = state["wall"]
+        self.seen = {(str(h), int(r)) for h, r in state["seen"]}
+        self.wall_offset = float(state["wall"])
         self.wall_start = time.perf_counter()
-        self.best = state["best"]
+        self.best = float("-inf") if state["best"] is None else float(state["best"])
 
     # --- the event loop ---
     def requests(self) -> list[Request] | None:
@@ -430,10 +483,24 @@ class Runner:
                 round_index += 1
                 if self.on_round is not None:
                     self.on_round(round_index)
+        except BaseException:
+            self._mark_interrupted(drivers)
+            raise
         finally:
             if bar is not None:
                 bar.close()
         return [self._summary(d) for d in drivers]
+
+    def _mark_interrupted(self, drivers: Sequence[RunDriver]) -> None:
+        """Best effort: unfinished runs say so (their last checkpoint stays valid for --resume)."""
+        try:
+            with self.cache.transaction():
+                for driver in drivers:
+                    if not driver.done:
+                        self.cache.set_run_status(driver.run_id, "interrupted")
+            self.cache.idle()
+        except (EvonasError, duckdb.Error) as exc:  # the cache itself may be what failed
+            log.warning("could not mark unfinished runs as interrupted: %s", exc)
 
     def _evaluate(
         self, active: list[RunDriver], batches: dict[int, list[Request]], bar: Any
@@ -467,6 +534,7 @@ class Runner:
                 self.cache.save_checkpoint(driver.run_id, driver.step, driver.state())
                 if driver.done:
                     self.cache.set_run_status(driver.run_id, "finished", finished=True)
+        self.cache.idle()
 
     def _summary(self, driver: RunDriver) -> RunSummary:
         return RunSummary(

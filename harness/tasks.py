@@ -10,17 +10,59 @@ validation-accuracy twin.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from harness.errors import ConfigError, unknown
-from harness.spaces.base import canonical_json
+from harness.spaces.base import canonical_json, short_repr
 
 OBJECTIVES = ("val_acc", "test_acc")
 OPTIMIZERS = ("sgd", "adam", "adamw", "adamax")
 SCHEDULES = ("constant", "step", "cosine")
 AUGMENTATIONS = ("hflip", "crop", "random_erasing")
 PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _type_problems(task: Task) -> list[str]:
+    """Values of the wrong type (or NaN/inf), which the range checks of `Task.__post_init__` would miss."""
+    split, opt, sched = task.split, task.optimizer, task.schedule
+    checks = [
+        ("epochs", _is_int(task.epochs), "an integer"),
+        ("batch_size", _is_int(task.batch_size), "an integer"),
+        ("split.train", split.train is None or _is_int(split.train), "an integer"),
+        ("split.val", _is_int(split.val), "an integer"),
+        ("split.test", split.test is None or _is_int(split.test), "an integer"),
+        ("split.seed", _is_int(split.seed), "an integer"),
+        ("optimizer.lr", _is_number(opt.lr), "a finite number"),
+        ("optimizer.momentum", _is_number(opt.momentum) and opt.momentum >= 0, "a finite number >= 0"),
+        ("optimizer.weight_decay", _is_number(opt.weight_decay) and opt.weight_decay >= 0, "a number >= 0"),
+        ("optimizer.nesterov", isinstance(opt.nesterov, bool), "true or false"),
+        ("schedule.milestones", all(_is_int(m) and m >= 0 for m in sched.milestones), "integers >= 0"),
+        ("schedule.gamma", _is_number(sched.gamma) and sched.gamma > 0, "a finite number > 0"),
+        ("name", isinstance(task.name, str), "a string"),
+        ("dataset", isinstance(task.dataset, str), "a string"),
+        ("description", isinstance(task.description, str), "a string"),
+    ]
+    problems = [f"{label} must be {what}" for label, ok, what in checks if not ok]
+    if task.normalize is not None and not _is_normalization(task.normalize):
+        problems.append("normalize must be (means, standard deviations > 0) of one length")
+    return problems
+
+
+def _is_normalization(value: object) -> bool:
+    if not (isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, tuple) for v in value)):
+        return False
+    mean, std = value
+    return len(mean) == len(std) and all(map(_is_number, (*mean, *std))) and all(v > 0 for v in std)
 
 
 @dataclass(frozen=True)
@@ -72,28 +114,30 @@ class Task:
     description: str = ""
 
     def __post_init__(self) -> None:
-        problems = []
+        problems = _type_problems(self)
+        if problems:
+            raise ConfigError(f"task {short_repr(self.name)}: " + "; ".join(problems))
         if self.epochs < 1:
             problems.append("epochs must be >= 1")
         if self.batch_size < 1:
             problems.append("batch_size must be >= 1")
         if self.optimizer.name not in OPTIMIZERS:
-            problems.append(f"optimizer {self.optimizer.name!r} not in {OPTIMIZERS}")
+            problems.append(f"optimizer {short_repr(self.optimizer.name)} not in {OPTIMIZERS}")
         if self.optimizer.lr <= 0:
             problems.append("optimizer lr must be > 0")
         if self.schedule.name not in SCHEDULES:
-            problems.append(f"schedule {self.schedule.name!r} not in {SCHEDULES}")
+            problems.append(f"schedule {short_repr(self.schedule.name)} not in {SCHEDULES}")
         bad_aug = [a for a in self.augmentation if a not in AUGMENTATIONS]
         if bad_aug:
-            problems.append(f"augmentation {bad_aug} not in {AUGMENTATIONS}")
+            problems.append(f"augmentation {short_repr(bad_aug)} not in {AUGMENTATIONS}")
         if self.precision not in PRECISIONS:
-            problems.append(f"precision {self.precision!r} not in {PRECISIONS}")
+            problems.append(f"precision {short_repr(self.precision)} not in {PRECISIONS}")
         if self.objective not in OBJECTIVES:
-            problems.append(f"objective {self.objective!r} not in {OBJECTIVES}")
+            problems.append(f"objective {short_repr(self.objective)} not in {OBJECTIVES}")
         if self.objective == "val_acc" and self.split.val <= 0:
             problems.append("objective 'val_acc' needs split.val > 0")
         if problems:
-            raise ConfigError(f"task {self.name!r}: " + "; ".join(problems))
+            raise ConfigError(f"task {short_repr(self.name)}: " + "; ".join(problems))
 
     # --- identity ---
     def protocol(self) -> dict[str, Any]:
@@ -150,7 +194,7 @@ class Task:
                 mean, std = data["normalize"]
                 data["normalize"] = (tuple(float(v) for v in mean), tuple(float(v) for v in std))
             return cls(**data)
-        except TypeError as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # a table where a number belongs, and the like
             raise ConfigError(f"bad task definition: {exc}") from exc
 
 

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from harness.errors import InvalidGenomeError, TransientTrainingError
 from harness.tasks import Task
 
 if TYPE_CHECKING:
@@ -354,6 +355,25 @@ def train_module(
     }
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:300]
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """A CUDA (or host) allocation failure: a property of the moment, not of the network."""
+    oom = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", None)
+    if isinstance(exc, MemoryError) or (oom is not None and isinstance(exc, oom)):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+def release_memory(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
+
+
 def train_genome(
     space: SearchSpace,
     genome: Any,
@@ -363,7 +383,17 @@ def train_genome(
     data_root: str | None = None,
     threads: int | None = None,
 ) -> TrainingResult:
-    """Check, build, count and train one genome. Invalid or failing networks never raise."""
+    """Check, build, count and train one genome.
+
+    What each outcome means (and what is stored):
+    - `ok`: trained; stored.
+    - `invalid`: `space.is_valid` refuses the genome for this task, or `build()` raises InvalidGenomeError;
+      a property of (genome, task), stored so that it is never tried again.
+    - out of memory (CUDA or host): raises TransientTrainingError; nothing is stored, the executor retries.
+    - any other exception is a bug in evonas (a builder or trainer that mishandles a valid genome): it is
+      raised, never cached as a result of the network.
+    The `failed` status remains for results recorded by earlier versions and for importers.
+    """
     dev = resolve_device(device) if not isinstance(device, torch.device) else device
     validity = space.is_valid(genome, task)
     if not validity:
@@ -381,15 +411,18 @@ def train_genome(
                 flops = count_flops(model, task.input_shape)
                 model = model.to(dev)
                 metrics = train_module(model, task, seed, dev, data)
-        except (RuntimeError, ValueError, TypeError) as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            log.warning("training failed: %s", message)
+        except InvalidGenomeError as exc:  # the space found, while building, that it cannot be built
             return TrainingResult(
-                status="failed",
-                error=f"{type(exc).__name__}: {message}",
+                status="invalid",
+                error=str(exc)[:500],
                 train_seconds=time.perf_counter() - start,
                 device=dev_label,
             )
+        except (MemoryError, RuntimeError) as exc:
+            if not is_out_of_memory(exc):
+                raise  # a bug in our code: never cached as a result of the network
+            release_memory(dev)
+            raise TransientTrainingError(f"out of memory on {dev_label}: {_first_line(exc)}") from exc
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         seconds = time.perf_counter() - start

@@ -104,6 +104,7 @@ def _add(files: dict[str, str], path: str, text: str) -> None:
 def build(cache: Cache, experiments: Sequence[str] | None = None) -> dict[str, str]:
     """All files of the report, by path relative to the report directory."""
     data = data_module.load(cache, experiments)
+    cache.idle()  # everything is loaded: a run may write while the pages are drawn
     built = []
     for block in data_module.blocks(data):
         log.info("report page %s / %s", block.experiment.name, block.slug)

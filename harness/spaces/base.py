@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 
-from harness.errors import OperationNotSupported
+from harness.errors import InvalidGenomeError, OperationNotSupported
 
 if TYPE_CHECKING:
     import optuna
@@ -68,6 +69,62 @@ class ArchGraph:
 def canonical_json(value: Any) -> str:
     """Deterministic compact JSON used for canonical forms and hashes."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+# --- shared helpers of the decoders: every malformed input is one short InvalidGenomeError line ---
+MAX_ENCODING_CHARS = 100_000  #: longer strings are refused before any parsing
+MAX_INT_DIGITS = 9  #: integers in encodings have at most this many digits (ids, kernels, channels, widths)
+QUOTE_CHARS = 200  #: error messages quote at most this much of the offending input
+
+# printable ASCII plus the ASCII whitespace that separates tokens; anything else is refused
+_FORBIDDEN_CHAR = re.compile(r"[^\x20-\x7e\t\n\r]")
+_ASCII_INT = re.compile(r"-?[0-9]+")
+
+
+def short_repr(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """`repr(value)` cut to about `limit` characters (with the full length noted), for one-line errors."""
+    text = value if isinstance(value, str) and len(value) > 4 * limit else None
+    if text is not None:  # don't repr a huge string in full just to cut it
+        return f"{text[:limit]!r}... ({len(text)} characters)"
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # too deep, or an int beyond the str conversion limit
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def check_encoding(text: object, space: str) -> str:
+    """The checks every `decode` starts with: a str, at most MAX_ENCODING_CHARS, printable ASCII only.
+
+    Rejecting non-ASCII up front matters: Python's int() and the regex class \\d accept the digits of other
+    scripts (Arabic-Indic U+0661, fullwidth U+FF11), and str.split() also splits on Unicode spaces and on
+    the ASCII control separators U+001C..U+001F.
+    """
+    if not isinstance(text, str):
+        raise InvalidGenomeError(f"{space}: a genome encoding must be a string, got {type(text).__name__}")
+    if len(text) > MAX_ENCODING_CHARS:
+        raise InvalidGenomeError(
+            f"{space}: genome encoding has {len(text)} characters; at most {MAX_ENCODING_CHARS} are accepted"
+        )
+    bad = _FORBIDDEN_CHAR.search(text)
+    if bad is not None:
+        raise InvalidGenomeError(
+            f"{space}: genome encoding has character {bad.group()!r} at position {bad.start()} "
+            f"(only printable ASCII is accepted): {short_repr(text)}"
+        )
+    return text
+
+
+def parse_int(token: str, what: str, space: str, max_digits: int = MAX_INT_DIGITS) -> int:
+    """An ASCII decimal integer (optional '-') of at most `max_digits` digits, else InvalidGenomeError.
+
+    The length check comes first, so a 5000-digit number never reaches int() (and its digit limit).
+    """
+    if _ASCII_INT.fullmatch(token) is None:
+        raise InvalidGenomeError(f"{space}: {what} {short_repr(token)} is not a decimal integer")
+    if len(token.lstrip("-")) > max_digits:
+        raise InvalidGenomeError(f"{space}: {what} {short_repr(token)} has more than {max_digits} digits")
+    return int(token)
 
 
 class SearchSpace(ABC, Generic[G]):

@@ -62,7 +62,17 @@ import numpy as np
 from torch import nn
 
 from harness.errors import EvonasError, InvalidGenomeError
-from harness.spaces.base import VALID, ArchGraph, InputSpec, SearchSpace, Validity, canonical_json
+from harness.spaces.base import (
+    VALID,
+    ArchGraph,
+    InputSpec,
+    SearchSpace,
+    Validity,
+    canonical_json,
+    check_encoding,
+    parse_int,
+    short_repr,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -213,6 +223,7 @@ class DeDifference:
 _CONV_RE = re.compile(r"C([0-9]+)x([0-9]+)")
 _FC_RE = re.compile(r"FC([0-9]*)")
 _DROP_RE = re.compile(r"D([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)")
+_MAX_DROPOUT_CHARS = 40  # 'D' and a float: repr() of any float in [0, 1) is far shorter
 
 # The paper's two final networks (Results section; layer tables in Figures 8 and 10).
 _NAMED: dict[str, tuple[str, str]] = {
@@ -500,36 +511,37 @@ class DeSequentialSpace(SearchSpace[DeGenome]):
         return str(genome)
 
     def decode(self, text: str) -> DeGenome:
-        if not isinstance(text, str):
-            raise InvalidGenomeError(f"de_sequential encoding must be a string, got {type(text).__name__}")
-        parts = text.split("|")
+        parts = check_encoding(text, self.name).split("|")
         if len(parts) != 2:
             raise InvalidGenomeError(
-                f"de_sequential encoding needs exactly one '|' before the head: {text!r}"
+                f"de_sequential encoding needs exactly one '|' before the head: {short_repr(text)}"
             )
         layer_tokens, head_tokens = parts[0].split(), parts[1].split()
         if not layer_tokens:
-            raise InvalidGenomeError(f"de_sequential encoding has no layers: {text!r}")
-        layers: list[Layer] = []
-        for token in layer_tokens:
-            if token in _TOKEN_POOLS:
-                layers.append(PoolLayer(_TOKEN_POOLS[token]))
-                continue
-            match = _CONV_RE.fullmatch(token)
-            if match is None:
-                raise InvalidGenomeError(f"bad de_sequential layer token {token!r} (want C<k>x<c>, MP or AP)")
-            layers.append(ConvLayer(int(match.group(1)), int(match.group(2))))
-        if len(head_tokens) != 2:
+            raise InvalidGenomeError(f"de_sequential encoding has no layers: {short_repr(text)}")
+        layers = [self._layer(token) for token in layer_tokens]
+        return DeGenome(tuple(layers), self._head_from(head_tokens, parts[1]))
+
+    def _layer(self, token: str) -> Layer:
+        if token in _TOKEN_POOLS:
+            return PoolLayer(_TOKEN_POOLS[token])
+        match = _CONV_RE.fullmatch(token)
+        if match is None:
             raise InvalidGenomeError(
-                f"de_sequential head must be 'FC[<width>] D<p>', got {parts[1].strip()!r}"
+                f"bad de_sequential layer token {short_repr(token)} (want C<k>x<c>, MP or AP)"
             )
-        fc, drop = _FC_RE.fullmatch(head_tokens[0]), _DROP_RE.fullmatch(head_tokens[1])
-        if fc is None or drop is None:
+        kernel = parse_int(match.group(1), "conv kernel", self.name)
+        return ConvLayer(kernel, parse_int(match.group(2), "conv channels", self.name))
+
+    def _head_from(self, tokens: list[str], text: str) -> DeHead:
+        fc = _FC_RE.fullmatch(tokens[0]) if len(tokens) == 2 else None
+        drop = _DROP_RE.fullmatch(tokens[1]) if len(tokens) == 2 else None
+        if fc is None or drop is None or len(tokens[1]) > _MAX_DROPOUT_CHARS:
             raise InvalidGenomeError(
-                f"de_sequential head must be 'FC[<width>] D<p>', got {parts[1].strip()!r}"
+                f"de_sequential head must be 'FC[<width>] D<p>', got {short_repr(text.strip())}"
             )
-        width = int(fc.group(1)) if fc.group(1) else None
-        return DeGenome(tuple(layers), DeHead(width, float(drop.group(1))))
+        width = parse_int(fc.group(1), "head width", self.name) if fc.group(1) else None
+        return DeHead(width, float(drop.group(1)))
 
     # --- networks ---
     def is_valid(self, genome: DeGenome, task: InputSpec) -> Validity:

@@ -33,7 +33,16 @@ import torch
 from torch import nn
 
 from harness.errors import EvonasError, InvalidGenomeError
-from harness.spaces.base import VALID, ArchGraph, InputSpec, SearchSpace, Validity, canonical_json
+from harness.spaces.base import (
+    VALID,
+    ArchGraph,
+    InputSpec,
+    SearchSpace,
+    Validity,
+    canonical_json,
+    check_encoding,
+    short_repr,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -361,13 +370,11 @@ class GeneticCnnSpace(SearchSpace[GeneticCnnGenome]):
         return " ".join(stages)
 
     def decode(self, text: str) -> GeneticCnnGenome:
-        if not isinstance(text, str):
-            raise InvalidGenomeError(f"genetic_cnn genome must be a string, got {type(text).__name__}")
-        tokens = text.split()
+        tokens = check_encoding(text, self.name).split()
         if len(tokens) != len(self.nodes):
             raise InvalidGenomeError(
-                f"genetic_cnn genome {text!r} has {len(tokens)} stage(s); this space has {len(self.nodes)} "
-                f"(stages {self.nodes}, e.g. {self.encode(self.zeros())!r})"
+                f"genetic_cnn genome {short_repr(text)} has {len(tokens)} stage(s); this space has "
+                f"{len(self.nodes)} (stages {self.nodes}, e.g. {short_repr(self.encode(self.zeros()))})"
             )
         stages = []
         for s, (k, token) in enumerate(zip(self.nodes, tokens, strict=True), start=1):
@@ -376,7 +383,7 @@ class GeneticCnnSpace(SearchSpace[GeneticCnnGenome]):
             if [len(g) for g in groups] != expected or any(c not in "01" for g in groups for c in g):
                 shape = "-".join("b" * n for n in expected)
                 raise InvalidGenomeError(
-                    f"genetic_cnn stage {s} {token!r} must be {k - 1} groups of 0/1 like {shape!r}"
+                    f"genetic_cnn stage {s} {short_repr(token)} must be {k - 1} groups of 0/1 like {shape!r}"
                 )
             stages.append(tuple(int(c) for g in groups for c in g))
         return GeneticCnnGenome(tuple(stages))

@@ -66,7 +66,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.errors import ConfigError, InvalidGenomeError
-from harness.spaces.base import VALID, ArchGraph, InputSpec, SearchSpace, Validity
+from harness.spaces.base import (
+    VALID,
+    ArchGraph,
+    InputSpec,
+    SearchSpace,
+    Validity,
+    check_encoding,
+    parse_int,
+    short_repr,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -726,8 +735,8 @@ class MacroNet(nn.Module):
 
 
 # --- the space ---
-_LAYER_TOKEN = re.compile(r"^(\d+):(\S+)$")
-_CONN_TOKEN = re.compile(r"^(-?\d+)>(-?\d+)(x?)$")
+_LAYER_TOKEN = re.compile(r"([0-9]+):(\S+)")  # used with fullmatch; [0-9], not \d: ASCII digits only
+_CONN_TOKEN = re.compile(r"(-?[0-9]+)>(-?[0-9]+)(x?)")
 _EXAMPLE = "0:CONV_3.N | -2>99x -2>0 0>99"
 
 #: Reference architectures of the paper (`MacroReSpace.named`).
@@ -827,37 +836,40 @@ class MacroReSpace(SearchSpace[MacroGenome]):
         return f"{layers} | {conns}".strip()
 
     def decode(self, text: str) -> MacroGenome:
-        if not isinstance(text, str):
-            raise InvalidGenomeError(f"macro_re: a genome encoding is a string, got {type(text).__name__}")
-        parts = text.split("|")
+        parts = check_encoding(text, self.name).split("|")
         if len(parts) != 2:
             raise InvalidGenomeError(
                 f"macro_re: expected '<layers> | <connections>' (e.g. {_EXAMPLE!r}), "
-                f"got {text.strip()[:60]!r}"
+                f"got {short_repr(text.strip(), 60)}"
             )
-        nodes = []
-        for token in parts[0].split():
-            match = _LAYER_TOKEN.match(token)
-            if match is None:
-                raise InvalidGenomeError(
-                    f"macro_re: bad layer gene {token!r} (expected ID:LAYER, e.g. '0:CONV_3.N')"
-                )
-            node, layer = int(match.group(1)), match.group(2)
-            if layer not in _LAYER_INDEX:
-                raise InvalidGenomeError(
-                    f"macro_re: unknown layer {layer!r} of node {node}; choices: {', '.join(LAYER_CHOICES)}"
-                )
-            nodes.append(LayerGene(node, _LAYER_INDEX[layer]))
-        conns = []
-        for token in parts[1].split():
-            match = _CONN_TOKEN.match(token)
-            if match is None:
-                raise InvalidGenomeError(
-                    f"macro_re: bad connection gene {token!r} "
-                    "(expected SOURCE>TARGET[x], e.g. '-2>0' or '0>99x')"
-                )
-            conns.append(ConnectionGene(int(match.group(1)), int(match.group(2)), match.group(3) != "x"))
+        nodes = [self._layer_gene(token) for token in parts[0].split()]
+        conns = [self._connection_gene(token) for token in parts[1].split()]
         return MacroGenome(tuple(nodes), tuple(conns))
+
+    def _layer_gene(self, token: str) -> LayerGene:
+        match = _LAYER_TOKEN.fullmatch(token)
+        if match is None:
+            raise InvalidGenomeError(
+                f"macro_re: bad layer gene {short_repr(token)} (expected ID:LAYER, e.g. '0:CONV_3.N')"
+            )
+        node, layer = parse_int(match.group(1), "node id", self.name), match.group(2)
+        if layer not in _LAYER_INDEX:
+            raise InvalidGenomeError(
+                f"macro_re: unknown layer {short_repr(layer)} of node {node}; "
+                f"choices: {', '.join(LAYER_CHOICES)}"
+            )
+        return LayerGene(node, _LAYER_INDEX[layer])
+
+    def _connection_gene(self, token: str) -> ConnectionGene:
+        match = _CONN_TOKEN.fullmatch(token)
+        if match is None:
+            raise InvalidGenomeError(
+                f"macro_re: bad connection gene {short_repr(token)} "
+                "(expected SOURCE>TARGET[x], e.g. '-2>0' or '0>99x')"
+            )
+        source = parse_int(match.group(1), "connection source", self.name)
+        target = parse_int(match.group(2), "connection target", self.name)
+        return ConnectionGene(source, target, match.group(3) != "x")
 
     # --- networks ---
     def plan(self, genome: MacroGenome, task: InputSpec) -> NetworkPlan | str:

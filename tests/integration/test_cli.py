@@ -131,7 +131,9 @@ def test_corrupt_cache(tmp_path, capsys):
     assert bad.read_bytes() == b"\x00garbage" * 64
 
 
-def test_locked_cache_from_another_process(tmp_path, capsys):
+def test_locked_cache_from_another_process(tmp_path, capsys, monkeypatch):
+    """A file held past the lock timeout (EVONAS_LOCK_TIMEOUT; readers wait 60 s by default) is one line."""
+    monkeypatch.setenv("EVONAS_LOCK_TIMEOUT", "0.5")
     path = tmp_path / "locked.duckdb"
     Cache(path).close()
     holder = subprocess.Popen(
@@ -147,7 +149,7 @@ def test_locked_cache_from_another_process(tmp_path, capsys):
     try:
         assert holder.stdout.readline().strip() == "ok"
         assert main(["cache", "stats", "--cache", str(path)]) == 2
-        assert "locked by another process" in error_line(capsys)
+        assert "held by another process" in error_line(capsys)
     finally:
         holder.kill()
         holder.wait()

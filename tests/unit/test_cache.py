@@ -140,21 +140,23 @@ def test_training_seed_is_derived_and_distinct():
 
 
 def test_parquet_round_trip(cache, tmp_path):
-    arch = _arch(cache, "1-01 0-01-100 0-11-101-0001")
-    cache.put_evaluation(_record(arch))
+    encoding = "1-01 0-01-100 0-11-101-0001"
+    arch = _arch(cache, encoding)
+    cache.put_evaluation(_record(arch, run_id="e/a/0"))  # trained by run e/a/0 (its query is not cached)
+    cache.set_architecture_size(arch, 1234, 5678, TASK.key())
     cache.put_evaluation(_record(arch, replicate=1, acc=0.7, error=None))
     cache.put_run(RunRecord("e/a/0", "e", "a", "{}", "genetic_cnn", TASK.key(), 0, 42, "{}", "finished"))
-    cache.append_trajectory([TrajectoryRow("e/a/0", 0, arch, 0, 0.9, False, 1.25, 0.5, None, "x")])
+    cache.append_trajectory([TrajectoryRow("e/a/0", 0, arch, 0, 0.9, False, 1.25, 0.5, None, encoding)])
     export_parquet(cache, tmp_path / "export")
     with Cache(tmp_path / "fresh.duckdb") as fresh:
-        added = import_parquet(fresh, tmp_path / "export")
+        added = import_parquet(fresh, tmp_path / "export").added
         assert added["evaluations"] == 2 and added["trajectories"] == 1
         for table in ("architectures", "tasks", "evaluations", "runs", "trajectories"):
             a = cache.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
             b = fresh.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
             assert a == b, table
         again = import_parquet(fresh, tmp_path / "export")
-        assert sum(again.values()) == 0
+        assert sum(again.added.values()) == 0 and not again.conflicts
 
 
 def test_import_of_a_broken_export_changes_nothing(cache, tmp_path):
@@ -173,6 +175,7 @@ def test_import_of_a_broken_export_changes_nothing(cache, tmp_path):
 def test_verify_finds_tampering(cache):
     arch = _arch(cache, "1-01 0-01-100 0-11-101-0001")
     cache.put_evaluation(_record(arch))
+    cache.set_architecture_size(arch, 1234, 5678, TASK.key())
     assert verify(cache) == []
     cache.execute("UPDATE evaluations SET seed = seed + 1")
     cache.execute("UPDATE architectures SET encoding = '0-00 0-00-000 0-00-000-0000'")
@@ -211,23 +214,52 @@ def test_read_only_refuses_writes(cache, tmp_path):
         ro.put_task("k", "n", {}, "digits")
 
 
-def test_locked_by_another_process_is_one_clear_error(tmp_path):
-    path = tmp_path / "locked.duckdb"
-    Cache(path).close()
+def _hold(path, seconds):
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); "
-            "print('ready', flush=True); time.sleep(30)",
+            f"print('ready', flush=True); time.sleep({seconds}); c.close()",
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout.readline().strip() == "ready"
+    return holder
+
+
+def test_held_by_another_process_past_the_timeout_is_one_clear_error(tmp_path):
+    path = tmp_path / "locked.duckdb"
+    Cache(path).close()
+    holder = _hold(path, 30)
     try:
-        assert holder.stdout.readline().strip() == "ready"
-        with pytest.raises(CacheError, match="locked"):
-            Cache(path)
+        for read_only in (False, True):
+            with pytest.raises(CacheError, match=r"held by another process.*EVONAS_LOCK_TIMEOUT"):
+                Cache(path, read_only=read_only, lock_timeout=0.3)
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_held_file_is_waited_for(tmp_path):
+    """A reader (or the writer) waits for a file another process holds briefly, instead of failing."""
+    path = tmp_path / "busy.duckdb"
+    Cache(path).close()
+    holder = _hold(path, 1.0)
+    try:
+        with Cache(path, read_only=True, lock_timeout=30) as ro:
+            assert ro.stats()["tables"]["evaluations"] == 0
+    finally:
+        holder.wait()
+
+
+def test_idle_lets_go_of_the_file_and_the_next_statement_takes_it_back(tmp_path):
+    path = tmp_path / "idle.duckdb"
+    with Cache(path) as writer:
+        writer.put_task("k", "n", {}, "digits")
+        writer.idle()
+        with Cache(path, read_only=True, lock_timeout=0) as reader:  # no wait needed: the file is free
+            assert reader.task_keys() == ["k"]
+        writer.put_task("k2", "n2", {}, "digits")  # opens the file again
+        assert sorted(writer.task_keys()) == ["k", "k2"]
