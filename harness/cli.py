@@ -204,6 +204,8 @@ def run_experiment(config: Any, cache: Any, resume: bool, restart: bool, progres
             cache,
             executor,
             mode=config.evaluation.mode,
+            out_of_table=config.evaluation.out_of_table,
+            replicates=config.evaluation.replicates,
             device=config.evaluation.device,
             data_root=config.evaluation.data_root,
             progress=progress,

@@ -18,6 +18,8 @@ epochs = 10
 
 [evaluation]
 mode = "live"                 # live | tabular
+out_of_table = "error"        # tabular: a network the table lacks is an error, or an invalid result
+replicates = "auto"           # shared | independent | auto: which replicate a trial's query gets
 executor = "process"          # inline | process | ray
 workers = 2                   # processes (CPU) -- on GPUs: slots_per_gpu = 2
 device = "auto"
@@ -71,6 +73,8 @@ class AlgorithmEntry:
 @dataclass(frozen=True)
 class EvaluationSettings:
     mode: str = "live"
+    out_of_table: str = "error"  # tabular mode, a network the table lacks: error | invalid
+    replicates: str = "auto"  # shared | independent | auto (see harness.replicates)
     executor: str = "inline"
     workers: int | None = None
     slots_per_gpu: int = 2

@@ -398,11 +398,14 @@ def task_section(value: Any, key: str) -> dict[str, Any]:
 
 
 def _evaluation_fields() -> dict[str, Check]:
-    from harness.evaluation import MODES
+    from harness.evaluation import MODES, OUT_OF_TABLE
     from harness.executors import EXECUTORS
+    from harness.replicates import POLICIES
 
     return {
         "mode": choice("evaluation mode", MODES),
+        "out_of_table": choice("out_of_table policy", OUT_OF_TABLE),
+        "replicates": choice("replicate policy", POLICIES),
         "executor": choice("executor", EXECUTORS),
         "workers": integer(1, MAX_PROCESSES),
         "slots_per_gpu": integer(1, 64),

@@ -80,6 +80,13 @@ class Evaluator:
     def lookup(self, arch_hash: str, replicate: int) -> EvalRecord | None:
         return self._known.get((arch_hash, replicate))
 
+    def replicate_count(self, arch_hash: str) -> int:
+        """How many replicates 0, 1, ... of a network are stored (the table's R for it)."""
+        count = 0
+        while (arch_hash, count) in self._known:
+            count += 1
+        return count
+
     # --- evaluation ---
     def evaluate(
         self, requests: Sequence[Request], on_stored: Callable[[EvalRecord], None] | None = None

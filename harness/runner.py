@@ -37,6 +37,7 @@ from cache.store import Cache, now
 from harness.errors import CheckpointError, EvonasError
 from harness.evaluation import Evaluator, Request
 from harness.executors import Executor, InlineExecutor
+from harness.replicates import ReplicateMap, resolve
 from harness.spaces import SearchSpace, get_space
 from harness.tasks import Task
 
@@ -147,10 +148,11 @@ class _Event:
     finish: float
     seq: int
     encoding: str = field(compare=False)
-    replicate: int = field(compare=False)
+    replicate: int = field(compare=False)  # the replicate queried (after the replicate policy)
     generation: int | None = field(compare=False)
     arch_hash: str = field(compare=False)
     cached: bool = field(compare=False)
+    asked: int = field(compare=False, default=0)  # the algorithm's own replicate number
 
 
 @dataclass
@@ -167,11 +169,20 @@ class RunSummary:
 class RunDriver:
     """Drives one run: the simulated event queue around an algorithm, as a generator of requests."""
 
-    def __init__(self, spec: RunSpec, space: SearchSpace, evaluator: Evaluator) -> None:
+    def __init__(
+        self, spec: RunSpec, space: SearchSpace, evaluator: Evaluator, replicates: str = "shared"
+    ) -> None:
         self.spec = spec
         self.space = space
         self.evaluator = evaluator
         self.run_id = spec.run_id
+        self.replicate_map = ReplicateMap(
+            resolve(replicates, evaluator.mode),
+            evaluator.mode,
+            spec.run_id,
+            spec.seed,
+            evaluator.replicate_count,
+        )
         # who trained an evaluation: this attempt of the run (a restart is a new attempt, a resume is not)
         self.attempt = spec.run_id
         self.objective = spec.task.objective
@@ -205,7 +216,7 @@ class RunDriver:
             "asked": self.asked,
             "seq": self.seq,
             "pending": [
-                [e.finish, e.seq, e.encoding, e.replicate, e.generation, e.arch_hash, e.cached]
+                [e.finish, e.seq, e.encoding, e.replicate, e.generation, e.arch_hash, e.cached, e.asked]
                 for e in self.pending
             ],
             "outstanding": [
@@ -237,8 +248,17 @@ class RunDriver:
         self.asked = int(state["asked"])
         self.seq = int(state["seq"])
         self.pending = [
-            _Event(float(f), int(q), str(enc), int(rep), None if gen is None else int(gen), str(h), bool(c))
-            for f, q, enc, rep, gen, h, c in state["pending"]
+            _Event(
+                float(f),
+                int(q),
+                str(enc),
+                int(rep),
+                None if gen is None else int(gen),
+                str(h),
+                bool(c),
+                int(a),
+            )
+            for f, q, enc, rep, gen, h, c, a in state["pending"]
         ]
         heapq.heapify(self.pending)
         self.outstanding = [
@@ -284,7 +304,9 @@ class RunDriver:
     def _loop(self) -> Generator[list[Request], list[EvalRecord], None]:
         while True:
             if self.outstanding:
-                records = yield [Request(c.genome, c.replicate, self.attempt) for c in self.outstanding]
+                records = yield [
+                    Request(c.genome, self._replicate(c), self.attempt) for c in self.outstanding
+                ]
                 self._schedule(self.outstanding, records)
                 self.outstanding = []
                 continue
@@ -299,6 +321,11 @@ class RunDriver:
                 return
             self._complete_next()
 
+    def _replicate(self, candidate: Candidate) -> int:
+        if self.replicate_map.policy == "shared":
+            return candidate.replicate
+        return self.replicate_map(self.evaluator.arch_hash(candidate.genome), candidate.replicate)
+
     def _schedule(self, candidates: Sequence[Candidate], records: Sequence[EvalRecord]) -> None:
         for cand, rec in zip(candidates, records, strict=True):
             key = (rec.arch_hash, rec.replicate)
@@ -310,7 +337,8 @@ class RunDriver:
                 finish=self.now + float(rec.train_seconds or 0.0),
                 seq=self.seq,
                 encoding=self.space.encode(cand.genome),
-                replicate=cand.replicate,
+                replicate=rec.replicate,
+                asked=cand.replicate,
                 generation=cand.generation,
                 arch_hash=rec.arch_hash,
                 cached=cached,
@@ -325,7 +353,7 @@ class RunDriver:
         record = self.evaluator.lookup(event.arch_hash, event.replicate)
         assert record is not None, "a scheduled evaluation must be known"
         outcome = outcome_of(record, self.objective)
-        candidate = Candidate(self.space.decode(event.encoding), event.replicate, event.generation)
+        candidate = Candidate(self.space.decode(event.encoding), event.asked, event.generation)
         self.algorithm.tell([(candidate, outcome)])
         self.best = max(self.best, outcome.fitness)
         self.buffer.append(
@@ -367,6 +395,8 @@ class Runner:
         cache: Cache,
         executor: Executor | None = None,
         mode: str = "live",
+        out_of_table: str = "error",
+        replicates: str = "auto",
         device: str | None = None,
         data_root: str | None = None,
         progress: bool | None = None,
@@ -376,6 +406,8 @@ class Runner:
         self.cache = cache
         self.executor = executor or InlineExecutor()
         self.mode = mode
+        self.out_of_table = out_of_table
+        self.replicates = resolve(replicates, mode)
         self.device = device
         self.data_root = data_root
         self.progress = sys.stderr.isatty() if progress is None else progress
@@ -392,6 +424,7 @@ class Runner:
                 task,
                 self.mode,
                 self.executor,
+                out_of_table=self.out_of_table,
                 device=self.device,
                 data_root=self.data_root,
             )
@@ -410,7 +443,7 @@ class Runner:
     # --- setting runs up ---
     def _driver(self, spec: RunSpec, resume: bool) -> RunDriver | None:
         space = get_space(spec.space_name, **spec.space_params_dict())
-        driver = RunDriver(spec, space, self.evaluator(space, spec.task))
+        driver = RunDriver(spec, space, self.evaluator(space, spec.task), self.replicates)
         existing = self.cache.get_run(spec.run_id)
         if existing is not None and existing.status == "finished":
             if resume:
