@@ -586,6 +586,15 @@ def dominance_section(ctx: PageContext, samples: Mapping[str, np.ndarray]) -> Se
                     "; ".join(comp.notes),
                 )
             )
+    m_aso = matrix.aso_comparisons
+    aso_level = (
+        f"eps_min is Bonferroni-corrected across the {m_aso} pairs of this page: an upper bound at "
+        f"confidence 1 - {ALPHA}/{m_aso} = {matrix.aso_confidence:.4g} (deep-significance's num_comparisons, "
+        "as documented). "
+        if m_aso > 1
+        else f"eps_min: an upper bound at confidence {matrix.aso_confidence:g}, not corrected across pairs"
+        + (" (a single pair). " if len(matrix.names) == 2 else ". ")
+    )
     intro = Text(
         (
             "Samples: the final incumbent's test accuracy of each run (one per seed); higher is better. "
@@ -595,10 +604,14 @@ def dominance_section(ctx: PageContext, samples: Mapping[str, np.ndarray]) -> Se
             "p-values of "
             "this page. A dominates B (first-order stochastic dominance) only when KS and Mann-Whitney both "
             "say A better, neither says B better, and the ECDFs do not cross beyond sampling noise (both KS "
-            "directions significant = 'crossing').",
+            "directions significant = 'crossing'). The correction applies to the tests that support a claim; "
+            "the reverse tests and the crossing check use the raw p-values, so it cannot turn a crossing "
+            "into dominance.",
             f"Effect sizes: Vargha-Delaney A12 (P(A > B) + P(A = B)/2) and Cliff's delta; Almost Stochastic "
             f"Order eps_min (del Barrio et al., seeded bootstrap of {BOOTSTRAP}, as in deep-significance): "
-            f"A is almost stochastically better than B when eps_min(A over B) < tau = {stats.ASO_TAU}.",
+            f"A is almost stochastically better than B when eps_min(A over B) < tau = {stats.ASO_TAU}. "
+            + aso_level
+            + f"Integration grid: {stats.aso_grid_text()}.",
         )
     )
     table = Table(
@@ -1649,13 +1662,26 @@ def ranking_section(rin: RankingInput) -> tuple[Section, list[str]]:
             ("block", *rin.algorithms), tuple((b, *s) for b, s in zip(rin.blocks, rin.scores, strict=True))
         ),
     )
+    omnibus_text = (
+        f"{result.omnibus} omnibus test: statistic {result.statistic:.3f}, p = {_p(result.pvalue)}; "
+    )
+    f_f, f_p, f_df = result.iman_davenport_f, result.iman_davenport_pvalue, result.iman_davenport_df
+    if f_f is not None and f_p is not None and f_df is not None:
+        omnibus_text = (
+            f"Friedman chi2_F = {result.statistic:.3f} (df {result.k - 1}), p = {_p(result.pvalue)}; "
+            f"Iman-Davenport F_F = (N-1) chi2_F / (N(k-1) - chi2_F) = {f_f:.3f} (df {f_df[0]}, {f_df[1]}), "
+            f"p = {_p(f_p)}; post-hoc gated on Friedman's p; "
+        )
+    cd_text = (
+        f"q_alpha = {result.q_alpha:.3f}, CD = q_alpha sqrt(k(k+1)/(6N)) = {result.critical_difference:.3f}. "
+    )
     ranks = Table(
         stem="ranking__ranks",
         title="Average ranks",
         columns=("algorithm", "average rank"),
         rows=tuple((n, f"{rank_of[n]:.3f}") for n in sorted(result.names, key=lambda n: (rank_of[n], n))),
-        caption=f"{result.omnibus} omnibus test: statistic {result.statistic:.3f}, p = {_p(result.pvalue)}; "
-        f"q_alpha = {result.q_alpha:.3f}, CD = q_alpha sqrt(k(k+1)/(6N)) = {result.critical_difference:.3f}. "
+        caption=omnibus_text
+        + cd_text
         + (
             "Significantly different pairs: " + ", ".join(f"{a} > {b}" for a, b in result.different_pairs)
             if result.different_pairs
@@ -1666,8 +1692,8 @@ def ranking_section(rin: RankingInput) -> tuple[Section, list[str]]:
     text = Text(
         (
             f"Blocks are (space, task) pairs, never seeds: {len(rin.blocks)} blocks share the algorithms "
-            f"{', '.join(rin.algorithms)}. Friedman test (Wilcoxon signed-rank for two algorithms), then "
-            "Nemenyi "
+            f"{', '.join(rin.algorithms)}. Friedman test (Wilcoxon signed-rank for two algorithms), with "
+            "Iman-Davenport's less conservative F_F beside it (reported, not the gate), then Nemenyi "
             "post-hoc only when the omnibus test rejects (Demsar 2006).",
             *([f"Not a separate block: {s}." for s in rin.skipped]),
         )

@@ -1,0 +1,46 @@
+"""The data-level warnings a report prints (REPORTS.md, "Warnings the report prints")."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+from reports.stats_core import MIN_SEEDS, TIES_HEAVY_FRACTION, sample, ties_fraction
+
+__all__ = ["warnings_for"]
+
+
+def warnings_for(
+    samples: Mapping[str, npt.ArrayLike], budgets: Mapping[str, float] | None = None
+) -> list[str]:
+    """The data-level warnings a report prints (REPORTS.md), in a fixed order.
+
+    - fewer than ``MIN_SEEDS`` (5) seeds for an algorithm;
+    - unequal budgets (relative tolerance 1e-9);
+    - no random-search baseline (no algorithm name containing 'random', case-insensitive);
+    - ties-heavy data: more than 25% of the pooled values of all algorithms are tied.
+
+    "Post-hoc without a significant omnibus test" is :func:`posthoc_warning`; "selected on test data" is
+    the report's business.
+    """
+    if len(samples) == 0:
+        raise ValueError("samples is empty: no algorithms to check")
+    out: list[str] = []
+    names = sorted(samples)
+    arrays = {name: sample(samples[name], f"samples[{name!r}]") for name in names}
+    for name in names:
+        if arrays[name].size < MIN_SEEDS:
+            out.append(f"fewer than {MIN_SEEDS} seeds for {name!r} (n={arrays[name].size})")
+    if budgets is not None and len(budgets) > 0:
+        values = np.array([float(budgets[k]) for k in sorted(budgets)])
+        if not np.allclose(values, values[0], rtol=1e-9, atol=0.0):
+            listed = ", ".join(f"{k}={float(budgets[k]):g}" for k in sorted(budgets))
+            out.append(f"unequal budgets: {listed}")
+    if not any("random" in name.lower() for name in names):
+        out.append("no random-search baseline among the compared algorithms")
+    ties = ties_fraction(np.concatenate([arrays[n] for n in names]))
+    if ties > TIES_HEAVY_FRACTION:
+        out.append(f"ties-heavy data: {ties:.0%} of the pooled values are tied; rank tests lose power")
+    return out
