@@ -1,7 +1,7 @@
 """Opening a DuckDB cache file that another process may hold: wait for it, or explain in one line.
 
 DuckDB lets one process hold a database file at a time (one writer, or any number of read-only readers);
-a second process gets an IO error about a conflicting lock. Here it polls instead (every 5-50 ms) until
+a second process gets an IO error about a conflicting lock. Here it polls instead (every 5-10 ms) until
 `timeout` seconds have passed.
 """
 
@@ -17,7 +17,7 @@ from harness.errors import CacheError
 
 READER_LOCK_TIMEOUT = 60.0
 WRITER_LOCK_TIMEOUT = 600.0
-POLL_MAX = 0.05  # a waiting process tries the file at least this often (seconds)
+POLL_MAX = 0.01  # a waiting process tries the file at least this often (seconds)
 
 
 def resolve_lock_timeout(explicit: float | None, read_only: bool) -> float:

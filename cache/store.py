@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
 DEFAULT_CACHE = "evonas.duckdb"
-READER_WINDOW = 0.1  # a writer that let go of the file takes it back no sooner than this (seconds)
+READER_WINDOW = 0.02  # a writer that let go of the file takes it back no sooner than this (seconds)
+HOLD_INTERVAL = 2.0  # a writer in a fast loop lets go of the file about this often (seconds)
+SLOW_RESULT = 0.25  # results further apart than this (seconds): let go of the file after each one
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
@@ -200,6 +202,7 @@ class Cache:
         self._depth = 0
         self._checked = False
         self._idle_since: float | None = None
+        self._opened_at = 0.0
         if read_only and not self.path.exists():
             raise CacheError(f"cache {self.path} does not exist")
         if self.path.exists() and self.path.is_dir():
@@ -212,6 +215,7 @@ class Cache:
         """The open connection (opened again, waiting for the file if need be, after `idle()`)."""
         if self._con is None:
             self._con = self._connect()
+            self._opened_at = time.monotonic()
         return self._con
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -236,13 +240,20 @@ class Cache:
             self._checked = True
         return con
 
-    def idle(self) -> None:
-        """Let other processes at the file until the next statement (no-op inside a transaction)."""
-        if self._depth == 0 and self._con is not None:
-            self._con.close()
-            self._con = None
-            if not self.read_only:
-                self._idle_since = time.monotonic()
+    def idle(self, min_interval: float = 0.0) -> None:
+        """Let other processes at the file until the next statement (no-op inside a transaction).
+
+        With `min_interval`, only if the file has been held that long: a fast loop of writes then lets go
+        of it about once per interval instead of paying a reopen per write.
+        """
+        if self._depth or self._con is None:
+            return
+        if min_interval and time.monotonic() - self._opened_at < min_interval:
+            return
+        self._con.close()
+        self._con = None
+        if not self.read_only:
+            self._idle_since = time.monotonic()
 
     def close(self) -> None:
         if self._con is not None:

@@ -197,7 +197,7 @@ def run_experiment(config: Any, cache: Any, resume: bool, restart: bool, progres
             f"experiment {config.name!r} already has {len(existing & wanted)} run(s) in {cache.path}: "
             "pass --resume to continue unfinished runs or --restart to run it again (evaluations stay cached)"
         )
-    cache.put_experiment(config.name, config.to_json(), _code_version(), _hardware())
+    cache.put_experiment(config.name, config.to_json(), code_version(), hardware())
     start = time.perf_counter()
     with _executor(config.evaluation) as executor:
         runner = Runner(
@@ -223,7 +223,7 @@ def run_experiment(config: Any, cache: Any, resume: bool, restart: bool, progres
     }
 
 
-def _code_version() -> str:
+def code_version() -> str:
     import subprocess
 
     import harness
@@ -249,7 +249,7 @@ def _code_version() -> str:
     return f"{harness.__version__}+g{rev.stdout.strip()}{'.dirty' if dirty.stdout.strip() else ''}"
 
 
-def _hardware() -> str:
+def hardware() -> str:
     import platform
 
     import torch

@@ -6,8 +6,15 @@ import argparse
 import json
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from harness.errors import EvonasError
+
+if TYPE_CHECKING:
+    from cache import Cache
+    from harness.spaces.base import SearchSpace
+    from harness.tabulate import TabulateSummary
+    from harness.tasks import Task
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="cpu, cuda, cuda:1, auto")
     p.add_argument("--data-root", help="dataset directory (default: $EVONAS_DATA or ~/.cache/evonas/data)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument(
+        "--export",
+        metavar="DIR",
+        help="afterwards, write the cache as a shipped table: Parquet export + recipe.json + README card",
+    )
 
 
 def cmd_tabulate(args: argparse.Namespace) -> int:
@@ -74,6 +86,8 @@ def cmd_tabulate(args: argparse.Namespace) -> int:
             data_root=args.data_root,
             progress=not args.quiet and sys.stderr.isatty(),
         )
+        if args.export:
+            _export(args, cache, space, task, summary)
     if args.json:
         print(json.dumps({**summary.__dict__, "per_hour": summary.per_hour}, sort_keys=True))
     else:
@@ -83,3 +97,35 @@ def cmd_tabulate(args: argparse.Namespace) -> int:
             f"trained in {summary.wall_seconds:.1f} s ({summary.per_hour:.0f} networks/hour)"
         )
     return 0
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The tabulate command that rebuilds (or, run again, extends) the table."""
+    parts = ["evonas tabulate", f"--space {args.space}", f"--task {args.task}"]
+    if args.space_params != "{}":
+        parts.append(f"--space-params '{args.space_params}'")
+    parts.append("--all" if args.all else f"--sample {args.sample} --seed {args.seed}")
+    parts.append(f"--replicates {args.replicates}")
+    if args.include_named:
+        parts.append("--include-named")
+    return " ".join(parts)
+
+
+def _export(
+    args: argparse.Namespace, cache: Cache, space: SearchSpace, task: Task, summary: TabulateSummary
+) -> None:
+    from harness.cli import code_version, hardware
+    from harness.table_card import write_table
+
+    named = {name: space.hash(space.named(name)) for name in space.named_architectures()}
+    recipe = {
+        "command": command_line(args),
+        "selection": summary.how,
+        "code_version": code_version(),
+        "hardware": json.loads(hardware()),
+        "executor": {"kind": args.executor, "workers": args.workers},
+        "wall_seconds_last_invocation": round(summary.wall_seconds, 1),
+        "trained_last_invocation": summary.trained,
+    }
+    stats = write_table(cache, args.export, task.key(), recipe, named=named)
+    log.info("table: %d networks, %d evaluations in %s", stats.networks, stats.evaluations, args.export)

@@ -10,13 +10,14 @@ Only the driver process writes the cache: workers return results and the evaluat
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cache.hashing import training_seed
 from cache.records import EvalRecord
-from cache.store import Cache, library_versions, now
+from cache.store import HOLD_INTERVAL, SLOW_RESULT, Cache, library_versions, now
 from harness.errors import CacheError, ConfigError
 from harness.executors import Executor, InlineExecutor
 from harness.spaces.base import SearchSpace
@@ -157,10 +158,14 @@ class Evaluator:
             for k in keys
         ]
         self.cache.idle()  # readers may use the file while the networks train
+        previous = time.perf_counter()
         for index, result in self.executor.run(jobs):
+            arrived = time.perf_counter()
+            slow, previous = arrived - previous > SLOW_RESULT, arrived
             key = keys[index]
             record = self._record(key, jobs[index].seed, result, missing[key].run_id)
             self._store(record)
+            self.cache.idle(0.0 if slow else HOLD_INTERVAL)  # the next result is likely as far off
             if on_stored is not None:
                 on_stored(record)
 
@@ -193,7 +198,6 @@ class Evaluator:
             self.cache.put_evaluation(record)
             if record.params is not None:
                 self.cache.set_architecture_size(record.arch_hash, record.params, record.flops, self.task_key)
-        self.cache.idle()
         self._known[(record.arch_hash, record.replicate)] = record
         self.trained += 1
         log.info(

@@ -33,7 +33,7 @@ from algorithms import Algorithm, Candidate, Outcome, get_algorithm
 from cache.hashing import run_id as make_run_id
 from cache.hashing import run_seed
 from cache.records import EvalRecord, RunRecord, TrajectoryRow
-from cache.store import Cache, now
+from cache.store import HOLD_INTERVAL, Cache, now
 from harness.errors import CheckpointError, EvonasError
 from harness.evaluation import Evaluator, Request
 from harness.executors import Executor, InlineExecutor
@@ -567,7 +567,7 @@ class Runner:
                 self.cache.save_checkpoint(driver.run_id, driver.step, driver.state())
                 if driver.done:
                     self.cache.set_run_status(driver.run_id, "finished", finished=True)
-        self.cache.idle()
+        self.cache.idle(HOLD_INTERVAL)
 
     def _summary(self, driver: RunDriver) -> RunSummary:
         return RunSummary(
