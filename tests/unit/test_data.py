@@ -63,12 +63,13 @@ def assert_one_line(exc: BaseException) -> str:
 
 
 def test_names_and_info() -> None:
-    assert dataset_names() == ["cifar10", "digits", "fashion_mnist", "synthetic"]
+    assert dataset_names() == ["cifar10", "digits", "fashion_mnist", "mnist5k", "synthetic"]
     shapes = {name: dataset_info(name).input_shape for name in dataset_names()}
     assert shapes == {
         "cifar10": (3, 32, 32),
         "digits": (1, 8, 8),
         "fashion_mnist": (1, 28, 28),
+        "mnist5k": (1, 28, 28),
         "synthetic": (3, 16, 16),
     }
     cifar = dataset_info("cifar10")
