@@ -108,9 +108,9 @@ def select_genomes(
     else:
         genomes = _sample_distinct(space, int(sample), rng)
         how = f"{len(genomes)} distinct networks from {space.name}.sample (uniform over genomes, seed {seed})"
-    if include_named:
-        genomes += [space.named(name) for name in sorted(space.named_architectures())]
-        how += ", plus every named reference"
+    if include_named:  # first, so that a table cut short holds them
+        genomes = [space.named(name) for name in sorted(space.named_architectures())] + genomes
+        how += ", plus every named reference (first)"
     return _distinct(space, genomes), how
 
 
