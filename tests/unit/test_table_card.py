@@ -27,7 +27,7 @@ def _table(tmp_path):
 
 
 def test_the_card_states_what_the_table_holds(tmp_path):
-    genomes, how, stats = _table(tmp_path)
+    genomes, _, stats = _table(tmp_path)
     assert stats.networks == len(genomes) == SPACE.distinct_count()
     assert stats.replicates == {3: len(genomes)} and stats.ok == 3 * len(genomes)
     assert stats.noise_std_median is not None and set(stats.rank_correlation) == {"0-1", "0-2", "1-2"}
