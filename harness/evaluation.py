@@ -20,6 +20,7 @@ from cache.records import EvalRecord
 from cache.store import HOLD_INTERVAL, SLOW_RESULT, Cache, library_versions, now
 from harness.errors import CacheError, ConfigError
 from harness.executors import Executor, InlineExecutor
+from harness.fused import DEFAULT_MAX_GROUP, GroupJob, JobGroup, plan_groups
 from harness.spaces.base import SearchSpace
 from harness.tasks import Task
 from harness.training import TrainingJob, TrainingResult, freeze_params
@@ -52,6 +53,8 @@ class Evaluator:
         out_of_table: str = "error",
         device: str | None = None,
         data_root: str | None = None,
+        fuse: bool = True,
+        max_group: int = DEFAULT_MAX_GROUP,
     ) -> None:
         if mode not in MODES:
             raise ConfigError(f"evaluation mode {mode!r} not in {MODES}")
@@ -66,6 +69,8 @@ class Evaluator:
         self.out_of_table = out_of_table
         self.device = device
         self.data_root = data_root
+        self.fuse = fuse
+        self.max_group = max_group
         self.versions = library_versions()
         self._known = cache.evaluations_for_task(self.task_key)
         self._archs: set[str] = {arch for arch, _ in self._known}  # stored already: no insert needed
@@ -158,16 +163,32 @@ class Evaluator:
             for k in keys
         ]
         self.cache.idle()  # readers may use the file while the networks train
+        groups = self._plan(jobs)
+        units = [
+            GroupJob(tuple(jobs[i] for i in g.indices)) if g.fused else jobs[g.indices[0]] for g in groups
+        ]
         previous = time.perf_counter()
-        for index, result in self.executor.run(jobs):
+        for unit, result in self.executor.run(units):
             arrived = time.perf_counter()
             slow, previous = arrived - previous > SLOW_RESULT, arrived
-            key = keys[index]
-            record = self._record(key, jobs[index].seed, result, missing[key].run_id)
-            self._store(record)
+            indices = groups[unit].indices
+            results = result if groups[unit].fused else [result]
+            records = [
+                self._record(keys[i], jobs[i].seed, r, missing[keys[i]].run_id)
+                for i, r in zip(indices, results, strict=True)
+            ]
+            self._store(records)
             self.cache.idle(0.0 if slow else HOLD_INTERVAL)  # the next result is likely as far off
             if on_stored is not None:
-                on_stored(record)
+                for record in records:
+                    on_stored(record)
+
+    def _plan(self, jobs: Sequence[TrainingJob]) -> list[JobGroup]:
+        """Fused groups where the trainer fuses (bitwise equal to single trainings on a CPU), else singles."""
+        if not self.fuse:
+            return [JobGroup((i,), fused=False) for i in range(len(jobs))]
+        groups = plan_groups(jobs, max_group=self.max_group, min_groups=max(1, self.executor.slots))
+        return [g if len(g.indices) > 1 else JobGroup(g.indices, fused=False) for g in groups]
 
     def _record(
         self, key: tuple[str, int], seed: int, result: TrainingResult, run_id: str | None
@@ -193,19 +214,24 @@ class Evaluator:
             run_id=run_id,
         )
 
-    def _store(self, record: EvalRecord) -> None:
+    def _store(self, records: Sequence[EvalRecord]) -> None:
+        """Store the results of one executor job (a fused group's in one transaction)."""
         with self.cache.transaction():
-            self.cache.put_evaluation(record)
-            if record.params is not None:
-                self.cache.set_architecture_size(record.arch_hash, record.params, record.flops, self.task_key)
-        self._known[(record.arch_hash, record.replicate)] = record
-        self.trained += 1
-        log.info(
-            "stored %s replicate %d of %s (%s, %.2f s, run %s)",
-            record.arch_hash[:12],
-            record.replicate,
-            self.task.name,
-            record.status,
-            record.train_seconds,
-            record.run_id,
-        )
+            for record in records:
+                self.cache.put_evaluation(record)
+                if record.params is not None:
+                    self.cache.set_architecture_size(
+                        record.arch_hash, record.params, record.flops, self.task_key
+                    )
+        for record in records:
+            self._known[(record.arch_hash, record.replicate)] = record
+            self.trained += 1
+            log.info(
+                "stored %s replicate %d of %s (%s, %.2f s, run %s)",
+                record.arch_hash[:12],
+                record.replicate,
+                self.task.name,
+                record.status,
+                record.train_seconds,
+                record.run_id,
+            )

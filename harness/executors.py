@@ -1,6 +1,7 @@
 """Where trainings run: inline, a local process pool (K slots per visible GPU, or one per CPU core), or Ray.
 
-Executors take picklable TrainingJobs and yield `(index, TrainingResult)` as each job finishes, so the
+Executors take picklable jobs (a TrainingJob, or a fused GroupJob whose result is a list, one per member)
+and yield `(index, result)` as each job finishes, so the
 driver can store every finished training at once (a killed run loses only what was still training).
 Workers never touch the cache: only the driver writes it.
 
@@ -23,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from harness.errors import ConfigError, TransientTrainingError
+from harness.fused import GroupJob
 from harness.training import TrainingJob, TrainingResult
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,8 @@ ATTEMPTS = 3
 
 
 def _describe(job: Any) -> str:
+    if isinstance(job, GroupJob):
+        return f"a fused group of {len(job.jobs)} {job.jobs[0].space_name if job.jobs else ''} networks"
     encoding = str(getattr(job, "encoding", job))
     return f"{getattr(job, 'space_name', 'job')} {encoding[:80]!r}"
 
@@ -85,10 +89,20 @@ class InlineExecutor(Executor):
         raise AssertionError("unreachable")
 
 
-def _with_threads(job: TrainingJob, threads: int | None) -> TrainingJob:
+def _configured(job: Any, threads: int | None = None, device: str | None = None) -> Any:
+    """The job with its thread count and/or device set (a fused group sets every member's)."""
     from dataclasses import replace
 
-    return job if threads is None else replace(job, threads=threads)
+    changes = {k: v for k, v in (("threads", threads), ("device", device)) if v is not None}
+    if not changes:
+        return job
+    if isinstance(job, GroupJob):
+        return replace(job, jobs=tuple(replace(member, **changes) for member in job.jobs))
+    return replace(job, **changes)
+
+
+def _with_threads(job: Any, threads: int | None) -> Any:
+    return _configured(job, threads=threads)
 
 
 # --- local process pool ---
@@ -122,11 +136,12 @@ def _warm_up() -> int:
     return os.getpid()
 
 
-def _run_in_worker(job: TrainingJob) -> TrainingResult:
-    from dataclasses import replace
-
-    if job.device in (None, "auto") and _WORKER_DEVICE is not None:
-        job = replace(job, device=_WORKER_DEVICE)
+def _run_in_worker(job: Any) -> Any:
+    """Run a TrainingJob (one result) or a GroupJob (a list of results) on this worker's device."""
+    if _WORKER_DEVICE is not None:
+        members = job.jobs if isinstance(job, GroupJob) else (job,)
+        if all(m.device in (None, "auto") for m in members):
+            job = _configured(job, device=_WORKER_DEVICE)
     return job.run()
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from harness.executors import Executor
+from harness.fused import GroupJob
 from harness.spaces import get_space
 from harness.training import TrainingJob, TrainingResult
 
@@ -37,7 +39,12 @@ class FakeExecutor(Executor):
         self.slots = 1
         self.jobs: list[TrainingJob] = []
 
-    def run(self, jobs: Sequence[TrainingJob]) -> Iterator[tuple[int, TrainingResult]]:
+    def run(self, jobs: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        """One fake result per job; a fused GroupJob gets a list, one per member (as the real trainer)."""
         for i, job in enumerate(jobs):
-            self.jobs.append(job)
-            yield i, fake_result(job)
+            if isinstance(job, GroupJob):
+                self.jobs.extend(job.jobs)
+                yield i, [fake_result(member) for member in job.jobs]
+            else:
+                self.jobs.append(job)
+                yield i, fake_result(job)
