@@ -6,9 +6,24 @@ al.), mutates the best into a child, adds the child and removes the oldest membe
 are the space's random samples. With W asynchronous workers the tournament runs over the members told so
 far, as in Real et al.'s distributed setting.
 
-Presets (`preset=`): `kyriakides2020` (P = 100, S = 25 with replacement, 400 cycles: the paper),
-`kyriakides2020_code` (1,000 cycles: the reference code), `kyriakides2020_random` (the paper's random-search
-baseline: sample size 1, i.e. a random member is mutated), `real2019` (P = 100, S = 25 without replacement).
+Two settings come with the presets (they are not constructor keywords): ties in the tournament
+(`tie_break`): "oldest" (default) takes the oldest of the best drawn members, "first_drawn" the first of
+them in drawing order, as the reference code's `np.argmax` over its sample does (NORD, branch AIAI2020,
+`nord/rem.py`); neither paper says. `redraw_io` (default false; only for spaces with `supports_redraw_io`,
+i.e. `macro_re`, elsewhere ignored): the mutation's layer re-draw picks among all node genes, input and
+output included, as the reference code's `Genome.mutate` does; a draw of the input or output leaves the
+child equal to its parent.
+
+Presets (`preset=`): `kyriakides2020` (the settings of Sec. 4.1 of the paper: P = 100, S = 25 with
+replacement, 400 cycles; the paper does not say how ties are broken, so the default applies),
+`kyriakides2020_code` (the reference code `nord/rem.py`: 1,000 cycles, `tie_break = "first_drawn"`,
+`redraw_io = true`; the code's networks are the space's business: `macro_re` with
+`builder = "reference"`), `kyriakides2020_random` (the paper's random-search baseline: sample size 1, i.e.
+a random member is mutated), `real2019` (P = 100, S = 25 without replacement). `params` lists `tie_break`
+and `redraw_io` only where they differ from the defaults. Not reproduced by any preset: the reference code
+trains every proposed child anew, a repeat of a network it has seen (an identity mutation, a re-draw that
+changes nothing) included, while here every candidate asks for replicate 0 and a repeat gets the stored
+result; its fitness is test accuracy, which is a task setting here (`fashion_mnist_re_paper`).
 """
 
 from __future__ import annotations
@@ -23,9 +38,24 @@ from algorithms.base import Algorithm, Candidate, Observation, rng_state, set_rn
 from harness.errors import EvonasError, unknown
 from harness.spaces.base import SearchSpace
 
+DEFAULTS: dict[str, Any] = {
+    "population": 20,
+    "sample_size": 5,
+    "cycles": None,
+    "replacement": True,
+    "tie_break": "oldest",  # or "first_drawn"
+    "redraw_io": False,
+}
 PRESETS: dict[str, dict[str, Any]] = {
     "kyriakides2020": {"population": 100, "sample_size": 25, "cycles": 400, "replacement": True},
-    "kyriakides2020_code": {"population": 100, "sample_size": 25, "cycles": 1000, "replacement": True},
+    "kyriakides2020_code": {
+        "population": 100,
+        "sample_size": 25,
+        "cycles": 1000,
+        "replacement": True,
+        "tie_break": "first_drawn",
+        "redraw_io": True,
+    },
     "kyriakides2020_random": {"population": 100, "sample_size": 1, "cycles": 400, "replacement": True},
     "real2019": {"population": 100, "sample_size": 25, "cycles": None, "replacement": False},
 }
@@ -46,7 +76,7 @@ class RegularizedEvolution(Algorithm):
         replacement: bool | None = None,
     ) -> None:
         super().__init__(space, rng)
-        base: dict[str, Any] = {"population": 20, "sample_size": 5, "cycles": None, "replacement": True}
+        base: dict[str, Any] = dict(DEFAULTS)
         if preset is not None:
             if preset not in PRESETS:
                 raise unknown("regularized_evolution preset", preset, list(PRESETS))
@@ -64,6 +94,9 @@ class RegularizedEvolution(Algorithm):
         self.sample_size = int(base["sample_size"])
         self.cycles = None if base["cycles"] is None else int(base["cycles"])
         self.replacement = bool(base["replacement"])
+        self.tie_break = str(base["tie_break"])
+        # the preset's redraw_io applies where the space has that re-draw (macro_re)
+        self.redraw_io = bool(base["redraw_io"]) and bool(getattr(space, "supports_redraw_io", False))
         if self.population_size < 1 or self.sample_size < 1:
             raise EvonasError("regularized_evolution needs population >= 1 and sample_size >= 1")
         if not self.replacement and self.sample_size > self.population_size:
@@ -80,6 +113,7 @@ class RegularizedEvolution(Algorithm):
             "sample_size": self.sample_size,
             "cycles": self.cycles,
             "replacement": self.replacement,
+            **{k: getattr(self, k) for k in ("tie_break", "redraw_io") if getattr(self, k) != DEFAULTS[k]},
         }
 
     @property
@@ -98,7 +132,10 @@ class RegularizedEvolution(Algorithm):
             if self.asked < self.population_size:
                 genome = self.space.sample(self.rng)
             elif self.population:
-                genome = self.space.mutate(self._parent(), self.rng)
+                if self.redraw_io:
+                    genome = self.space.mutate(self._parent(), self.rng, redraw_io=True)  # type: ignore[call-arg]
+                else:
+                    genome = self.space.mutate(self._parent(), self.rng)
             else:
                 break  # the whole initial population is still being evaluated
             out.append(Candidate(genome))
@@ -112,7 +149,12 @@ class RegularizedEvolution(Algorithm):
             picks = self.rng.integers(0, size, self.sample_size)
         else:
             picks = self.rng.choice(size, size=min(self.sample_size, size), replace=False)
-        best = max(picks.tolist(), key=lambda i: (members[i][1], -i))  # ties: the oldest drawn member
+        drawn = picks.tolist()
+        if self.tie_break == "first_drawn":
+            fitness = [members[i][1] for i in drawn]
+            best = drawn[fitness.index(max(fitness))]
+        else:
+            best = max(drawn, key=lambda i: (members[i][1], -i))  # the oldest of the best drawn
         return self._dec(members[best][0])
 
     def tell(self, observations: Sequence[Observation]) -> None:
