@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -21,7 +20,7 @@ CONFIG = """
 [experiment]
 name = "readers"
 trials = 1
-budget = { evaluations = 14 }
+budget = { evaluations = 30 }
 
 [space]
 name = "genetic_cnn"
@@ -57,16 +56,14 @@ def test_readers_work_while_a_run_writes(tmp_path):
         for line in writer.stderr:  # wait for the first stored network: the file exists and is in use
             if " stored " in line:
                 break
-        seen, reads, waits = [], 0, []
-        while writer.poll() is None and reads < 6:
-            started = time.monotonic()
+        seen, during = [], 0
+        while writer.poll() is None and during < 4:
             stats = evonas("cache", "stats", "--cache", str(db), "--json")
             assert stats.returncode == 0, stats.stderr
             seen.append(json.loads(stats.stdout)["tables"]["evaluations"])
             query = evonas("cache", "query", "--cache", str(db), "--sql", "SELECT count(*) AS n FROM runs")
             assert query.returncode == 0, query.stderr
-            waits.append(time.monotonic() - started)
-            reads += 1
+            during += writer.poll() is None  # both reads finished while the run was still writing
         report = evonas("report", "--cache", str(db), "--out", str(tmp_path / "report"))
         assert report.returncode == 0, report.stderr
         _, err = writer.communicate(timeout=300)
@@ -74,5 +71,5 @@ def test_readers_work_while_a_run_writes(tmp_path):
     finally:
         if writer.poll() is None:
             writer.kill()
-    assert reads >= 2 and seen == sorted(seen) and seen[0] >= 1  # readers saw the run's progress
+    assert during >= 1 and seen == sorted(seen) and seen[0] >= 1  # readers saw the run's progress
     assert (tmp_path / "report" / "index.html").exists()
