@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.executors import Executor
+from harness.fused import GroupJob
 from harness.spaces import get_space
 from harness.tasks import preset
 from harness.training import TrainingJob, TrainingResult, reference_train, resolve_device, train_genome
@@ -26,23 +27,27 @@ class SyntheticResultExecutor(Executor):
     def __init__(self) -> None:
         self.slots = 1
 
-    def run(self, jobs: Sequence[TrainingJob]) -> Iterator[tuple[int, TrainingResult]]:
+    def run(self, jobs: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         for i, job in enumerate(jobs):
-            acc = 0.5 + (job.seed % 1000) / 2500
-            yield (
-                i,
-                TrainingResult(
-                    status="ok",
-                    val_acc=acc,
-                    test_acc=acc,
-                    train_loss=1 - acc,
-                    curve=(acc,),
-                    params=1,
-                    flops=1,
-                    train_seconds=1.0,
-                    device="synthetic",
-                ),
-            )
+            if isinstance(job, GroupJob):  # a fused group: one result per member
+                yield i, [_synthetic(member) for member in job.jobs]
+            else:
+                yield i, _synthetic(job)
+
+
+def _synthetic(job: TrainingJob) -> TrainingResult:
+    acc = 0.5 + (job.seed % 1000) / 2500
+    return TrainingResult(
+        status="ok",
+        val_acc=acc,
+        test_acc=acc,
+        train_loss=1 - acc,
+        curve=(acc,),
+        params=1,
+        flops=1,
+        train_seconds=1.0,
+        device="synthetic",
+    )
 
 
 def time_trainer(device: str = "auto", repeats: int = 3, network: str = "table1_best") -> dict[str, float]:
