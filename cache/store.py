@@ -129,6 +129,34 @@ SCHEMA = [
         hardware VARCHAR,
         updated_at TIMESTAMP
     )""",
+    # surrogate mode: fitted models (safetensors bytes), the answers they gave, and which model a run used;
+    # derived data (a model refits from its table), so none of the three is exported
+    """CREATE TABLE IF NOT EXISTS surrogates (
+        model_id VARCHAR PRIMARY KEY,
+        space VARCHAR NOT NULL,
+        space_params VARCHAR,
+        task_key VARCHAR NOT NULL,
+        table_digest VARCHAR NOT NULL,
+        kind VARCHAR,
+        info VARCHAR,
+        model BLOB NOT NULL,
+        created_at TIMESTAMP
+    )""",
+    """CREATE TABLE IF NOT EXISTS predictions (
+        model_id VARCHAR NOT NULL,
+        arch_hash VARCHAR NOT NULL,
+        replicate INTEGER NOT NULL,
+        status VARCHAR NOT NULL,
+        val_acc DOUBLE,
+        test_acc DOUBLE,
+        train_seconds DOUBLE,
+        PRIMARY KEY (model_id, arch_hash, replicate)
+    )""",
+    """CREATE TABLE IF NOT EXISTS run_surrogates (
+        run_id VARCHAR PRIMARY KEY,
+        model_id VARCHAR NOT NULL,
+        policy VARCHAR NOT NULL
+    )""",
     """CREATE OR REPLACE VIEW benchmark AS
         SELECT a.space, a.encoding, t.name AS task, e.*
         FROM evaluations e JOIN architectures a USING (arch_hash) JOIN tasks t USING (task_key)""",
@@ -144,6 +172,9 @@ TABLES = (
     "trajectories",
     "checkpoints",
     "experiments",
+    "surrogates",
+    "predictions",
+    "run_surrogates",
 )
 
 _EVAL_COLUMNS = [f.name for f in fields(EvalRecord)]
@@ -538,7 +569,7 @@ class Cache:
     def delete_run(self, run_id: str) -> None:
         """Forget a run's trajectory and checkpoint (its evaluations stay: they belong to the cache)."""
         with self.transaction():
-            for table in ("trajectories", "checkpoints", "runs"):
+            for table in ("trajectories", "checkpoints", "run_surrogates", "runs"):
                 self.con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
 
     # --- summaries ---

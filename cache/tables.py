@@ -15,7 +15,9 @@ import duckdb
 
 from cache.store import SCHEMA, TABLES
 
-NOT_EXPORTED = ("meta", "checkpoints")  # checkpoints belong to a run in progress on one machine
+# checkpoints belong to a run in progress on one machine; surrogate models and their answers are derived
+# from a table (refitted from it), not measurements
+NOT_EXPORTED = ("meta", "checkpoints", "surrogates", "predictions", "run_surrogates")
 EXPORTED = tuple(t for t in TABLES if t not in NOT_EXPORTED)
 
 

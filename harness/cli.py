@@ -133,9 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--json", action="store_true")
 
-    from harness import cli_tabulate
+    from harness import cli_surrogate, cli_tabulate
 
     cli_tabulate.add_parser(sub)
+    cli_surrogate.add_parser(sub)
     sub.add_parser("spaces", help="list search spaces")
     sub.add_parser("algorithms", help="list algorithms")
     return parser
@@ -144,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
 # --- verbs ---
 def cmd_tabulate(args: argparse.Namespace) -> int:
     from harness.cli_tabulate import cmd_tabulate as run
+
+    return run(args)
+
+
+def cmd_surrogate(args: argparse.Namespace) -> int:
+    from harness.cli_surrogate import cmd_surrogate as run
 
     return run(args)
 
@@ -206,18 +213,21 @@ def run_experiment(config: Any, cache: Any, resume: bool, restart: bool, progres
             mode=config.evaluation.mode,
             out_of_table=config.evaluation.out_of_table,
             replicates=config.evaluation.replicates,
+            surrogate_policy=config.evaluation.surrogate_policy,
+            surrogate_scope=config.evaluation.surrogate_scope,
             device=config.evaluation.device,
             data_root=config.evaluation.data_root,
             progress=progress,
         )
         summaries = runner.run(specs, resume=resume)
-        trained, hits = runner.trained, runner.hits
+        trained, hits, predicted = runner.trained, runner.hits, runner.predicted
     return {
         "experiment": config.name,
         "runs": len(summaries),
         "trained": trained,
-        "queries": trained + hits,
+        "queries": trained + hits + predicted,
         "cache_hits": hits,
+        "predicted": predicted,
         "wall_seconds": time.perf_counter() - start,
         "best": {s.run_id: s.best_fitness for s in summaries},
     }
@@ -271,7 +281,8 @@ def _summary_line(summary: dict[str, Any]) -> str:
     return (
         f"{summary['experiment']}: {summary['runs']} runs, {summary['queries']} queries, "
         f"{summary['trained']} networks trained, cache hit rate {hit_rate:.0%}, "
-        f"{summary['wall_seconds']:.1f} s"
+        + (f"{summary['predicted']} predicted by the surrogate, " if summary.get("predicted") else "")
+        + f"{summary['wall_seconds']:.1f} s"
     )
 
 
@@ -525,6 +536,7 @@ VERBS = {
     "spaces": cmd_spaces,
     "algorithms": cmd_algorithms,
     "tabulate": cmd_tabulate,
+    "surrogate": cmd_surrogate,
 }
 
 

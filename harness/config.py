@@ -17,9 +17,11 @@ preset = "digits"             # a named protocol; any Task field below overrides
 epochs = 10
 
 [evaluation]
-mode = "live"                 # live | tabular
+mode = "live"                 # live | tabular | surrogate
 out_of_table = "error"        # tabular: a network the table lacks is an error, or an invalid result
 replicates = "auto"           # shared | independent | auto: which replicate a trial's query gets
+surrogate_policy = "predicted" # surrogate mode: predicted (every query) | measured_first
+surrogate_scope = "space"     # surrogate mode: space (any network) | table (the rest is invalid)
 executor = "process"          # inline | process | ray
 workers = 2                   # processes (CPU) -- on GPUs: slots_per_gpu = 2
 device = "auto"
@@ -75,6 +77,8 @@ class EvaluationSettings:
     mode: str = "live"
     out_of_table: str = "error"  # tabular mode, a network the table lacks: error | invalid
     replicates: str = "auto"  # shared | independent | auto (see harness.replicates)
+    surrogate_policy: str = "predicted"  # surrogate mode: predicted | measured_first
+    surrogate_scope: str = "space"  # surrogate mode: space | table (networks the table lacks are invalid)
     executor: str = "inline"
     workers: int | None = None
     slots_per_gpu: int = 2

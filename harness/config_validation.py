@@ -398,14 +398,18 @@ def task_section(value: Any, key: str) -> dict[str, Any]:
 
 
 def _evaluation_fields() -> dict[str, Check]:
+    from cache.surrogate_store import POLICIES as SURROGATE_POLICIES
     from harness.evaluation import MODES, OUT_OF_TABLE
     from harness.executors import EXECUTORS
     from harness.replicates import POLICIES
+    from harness.surrogate_answers import SCOPES
 
     return {
         "mode": choice("evaluation mode", MODES),
         "out_of_table": choice("out_of_table policy", OUT_OF_TABLE),
         "replicates": choice("replicate policy", POLICIES),
+        "surrogate_policy": choice("surrogate policy", SURROGATE_POLICIES),
+        "surrogate_scope": choice("surrogate scope", SCOPES),
         "executor": choice("executor", EXECUTORS),
         "workers": integer(1, MAX_PROCESSES),
         "slots_per_gpu": integer(1, 64),

@@ -1,9 +1,11 @@
-"""The evaluator chain: cache -> (table) -> train.
+"""The evaluator chain: cache -> (table | surrogate) -> train.
 
 An Evaluator answers requests for replicate r of a genome under one task. It hashes the genome
 canonically, looks the (hash, task, replicate) up in the cache (preloaded once per task, so a warm query
 is a dictionary lookup), and on a miss either trains the network through an executor (`live` mode) or
-refuses (`tabular` mode: the table is the benchmark, a miss is an error or an invalid result by policy).
+refuses (`tabular` mode: the table is the benchmark, a miss is an error or an invalid result by policy),
+or asks a model fitted on the table (`surrogate` mode, `harness.surrogate_answers`: answers flagged
+`predicted`, never stored as evaluations).
 Only the driver process writes the cache: workers return results and the evaluator stores them.
 """
 
@@ -13,11 +15,12 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cache.hashing import training_seed
 from cache.records import EvalRecord
 from cache.store import HOLD_INTERVAL, SLOW_RESULT, Cache, library_versions, now
+from cache.surrogate_store import ArchRow, put_architectures
 from harness.errors import CacheError, ConfigError
 from harness.executors import Executor, InlineExecutor
 from harness.fused import DEFAULT_MAX_GROUP, GroupJob, JobGroup, plan_groups
@@ -25,9 +28,12 @@ from harness.spaces.base import SearchSpace
 from harness.tasks import Task
 from harness.training import TrainingJob, TrainingResult, freeze_params
 
+if TYPE_CHECKING:
+    from harness.surrogate_answers import SurrogateAnswerer
+
 log = logging.getLogger(__name__)
 
-MODES = ("live", "tabular")
+MODES = ("live", "tabular", "surrogate")
 OUT_OF_TABLE = ("error", "invalid")
 
 
@@ -55,6 +61,8 @@ class Evaluator:
         data_root: str | None = None,
         fuse: bool = True,
         max_group: int = DEFAULT_MAX_GROUP,
+        surrogate_policy: str = "predicted",
+        surrogate_scope: str = "space",
     ) -> None:
         if mode not in MODES:
             raise ConfigError(f"evaluation mode {mode!r} not in {MODES}")
@@ -76,8 +84,17 @@ class Evaluator:
         self._archs: set[str] = {arch for arch, _ in self._known}  # stored already: no insert needed
         self.trained = 0
         self.hits = 0
+        self.predicted = 0
+        self.surrogate: SurrogateAnswerer | None = None
+        self._pending_archs: list[ArchRow] = []
         if not cache.read_only:
             cache.put_task(self.task_key, task.name, task.protocol(), task.dataset)
+        if mode == "surrogate":
+            from harness.surrogate_answers import SurrogateAnswerer
+
+            self.surrogate = SurrogateAnswerer(cache, space, task, surrogate_policy, scope=surrogate_scope)
+            if surrogate_policy == "predicted":
+                self._known = {}  # every query predicted: measurements are what the model was fitted on
 
     # --- lookups ---
     def arch_hash(self, genome: Any) -> str:
@@ -89,7 +106,7 @@ class Evaluator:
     def replicate_count(self, arch_hash: str) -> int:
         """How many replicates 0, 1, ... of a network are stored (the table's R for it)."""
         count = 0
-        while (arch_hash, count) in self._known:
+        while (arch_hash, count) in self._known and not self._known[(arch_hash, count)].predicted:
             count += 1
         return count
 
@@ -109,12 +126,37 @@ class Evaluator:
         if missing:
             if self.mode == "tabular":
                 self._out_of_table(missing)
+            elif self.surrogate is not None:
+                for record in self.surrogate.answer(missing):
+                    self._known[(record.arch_hash, record.replicate)] = record
+                self.predicted += len(missing)
             else:
                 self._train(missing, on_stored)
         return [self._known[(arch, r.replicate)] for r, arch in zip(requests, hashes, strict=True)]
 
+    def flush(self) -> None:
+        """Write what is buffered (surrogate answers, their architectures) inside the caller's transaction."""
+        if self.surrogate is not None:
+            rows, self._pending_archs = self._pending_archs, []
+            put_architectures(self.cache, rows)
+            self.surrogate.flush()
+
     def _register(self, arch_hash: str, genome: Any) -> None:
         if arch_hash in self._archs or self.cache.read_only:
+            return
+        if self.surrogate is not None:  # many queries, no trainings: written in bulk at the next commit
+            self._pending_archs.append(
+                ArchRow(
+                    arch_hash,
+                    self.space.name,
+                    self.space.version,
+                    self.space.encode(genome),
+                    self.space.canonical(genome),
+                    self.space.params,
+                    self.space.summary(genome),
+                )
+            )
+            self._archs.add(arch_hash)
             return
         self.cache.put_architecture(
             arch_hash,

@@ -12,10 +12,14 @@ looked up or trained:
   k-th replicate of its own permutation (beyond R it asks for replicate k, which the table lacks). In live
   mode, a fresh replicate per run (the run id and k hashed into the replicate number): nothing is shared
   across runs, and nothing is reused from other runs' trainings either.
-- `auto` (default): `independent` in tabular mode, `shared` in live mode. The report's tests (Mann-Whitney,
-  dominance, ASO) treat the trials of an algorithm as independent samples; a reviewer accepts that only if
-  they are, and with a table of R replicates independence costs nothing. In live mode it would multiply
-  the training cost by the number of trials, so `auto` shares, and the report says so.
+- In surrogate mode, `independent` draws among the measured replicates a network has (policy
+  `measured_first`) and beyond them, or for every query under policy `predicted`, a replicate of the
+  run's own, as in live mode: a predicted replicate costs nothing, so no run shares another's noise.
+- `auto` (default): `independent` in tabular and surrogate mode, `shared` in live mode. The report's
+  tests (Mann-Whitney, dominance, ASO) treat the trials of an algorithm as independent samples; a
+  reviewer accepts that only if they are, and with a table of R replicates independence costs nothing.
+  In live mode it would multiply the training cost by the number of trials, so `auto` shares, and the
+  report says so.
 
 The mapping needs no state: it is a pure function of (policy, mode, run, network, k), so a resumed run
 maps exactly as it did before the kill.
@@ -58,10 +62,14 @@ class ReplicateMap:
         if self.policy == "shared":
             return k
         if self.mode == "live":
-            digest = hashlib.sha256(f"{self.run_id}\x00{k}".encode()).digest()
-            return 1 + int.from_bytes(digest[:8], "big") % (MAX_REPLICATE - 1)
+            return self._fresh(k)
         count = self.stored(arch_hash)
         if k >= count:
-            return k
+            return self._fresh(k) if self.mode == "surrogate" else k
         seq = np.random.SeedSequence([self.run_seed, int(arch_hash[:16], 16)])
         return int(np.random.default_rng(seq).permutation(count)[k])
+
+    def _fresh(self, k: int) -> int:
+        """A replicate of this run's own (the run id and k hashed): shared with no other run."""
+        digest = hashlib.sha256(f"{self.run_id}\x00{k}".encode()).digest()
+        return 1 + int.from_bytes(digest[:8], "big") % (MAX_REPLICATE - 1)

@@ -34,6 +34,7 @@ from cache.hashing import run_id as make_run_id
 from cache.hashing import run_seed
 from cache.records import EvalRecord, RunRecord, TrajectoryRow
 from cache.store import HOLD_INTERVAL, Cache, now
+from cache.surrogate_store import put_run_surrogate, run_surrogate
 from harness.errors import CheckpointError, EvonasError
 from harness.evaluation import Evaluator, Request
 from harness.executors import Executor, InlineExecutor
@@ -400,6 +401,8 @@ class Runner:
         device: str | None = None,
         data_root: str | None = None,
         progress: bool | None = None,
+        surrogate_policy: str = "predicted",
+        surrogate_scope: str = "space",
         checkpoint_seconds: float = CHECKPOINT_SECONDS,
         on_round: Callable[[int], None] | None = None,
     ) -> None:
@@ -408,6 +411,8 @@ class Runner:
         self.mode = mode
         self.out_of_table = out_of_table
         self.replicates = resolve(replicates, mode)
+        self.surrogate_policy = surrogate_policy
+        self.surrogate_scope = surrogate_scope
         self.device = device
         self.data_root = data_root
         self.progress = sys.stderr.isatty() if progress is None else progress
@@ -427,6 +432,8 @@ class Runner:
                 out_of_table=self.out_of_table,
                 device=self.device,
                 data_root=self.data_root,
+                surrogate_policy=self.surrogate_policy,
+                surrogate_scope=self.surrogate_scope,
             )
         return self._evaluators[key]
 
@@ -439,6 +446,11 @@ class Runner:
     def hits(self) -> int:
         """Queries answered from the cache so far (all evaluators)."""
         return sum(e.hits for e in self._evaluators.values())
+
+    @property
+    def predicted(self) -> int:
+        """Queries answered by a surrogate so far (all evaluators)."""
+        return sum(e.predicted for e in self._evaluators.values())
 
     # --- setting runs up ---
     def _driver(self, spec: RunSpec, resume: bool) -> RunDriver | None:
@@ -479,7 +491,21 @@ class Runner:
                     workers=spec.workers,
                 )
             )
+            self._record_surrogate(driver, existing is not None and checkpoint is not None)
         return driver
+
+    def _record_surrogate(self, driver: RunDriver, resuming: bool) -> None:
+        """Which model a surrogate-mode run asks; a resumed run must ask the model it started with."""
+        surrogate = driver.evaluator.surrogate
+        if surrogate is None:
+            return
+        before = run_surrogate(self.cache, driver.run_id)
+        if resuming and before is not None and before[0] != surrogate.model_id:
+            raise EvonasError(
+                f"run {driver.run_id} started on surrogate model {before[0]}, but the table now gives model "
+                f"{surrogate.model_id} (the table changed): pass --restart to run it again"
+            )
+        put_run_surrogate(self.cache, driver.run_id, surrogate.model_id, surrogate.policy)
 
     # --- the rounds ---
     def run(self, specs: Sequence[RunSpec], resume: bool = False) -> list[RunSummary]:
@@ -561,6 +587,8 @@ class Runner:
 
     def _commit(self, drivers: Sequence[RunDriver]) -> None:
         with self.cache.transaction():
+            for evaluator in self._evaluators.values():
+                evaluator.flush()
             for driver in drivers:
                 self.cache.append_trajectory(driver.buffer)
                 driver.buffer = []

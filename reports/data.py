@@ -373,9 +373,10 @@ def load(cache: Cache, experiments: Sequence[str] | None = None) -> CacheData:
     architectures = {}
     for row in cache.execute(
         f"SELECT {_select(cache, 'architectures', arch_cols)} FROM architectures WHERE arch_hash IN "
-        f"(SELECT DISTINCT arch_hash FROM evaluations WHERE task_key IN {tk_placeholders}) ORDER BY "
-        "arch_hash",
-        tk_params,
+        f"(SELECT DISTINCT arch_hash FROM evaluations WHERE task_key IN {tk_placeholders} UNION "
+        "SELECT DISTINCT arch_hash FROM trajectories WHERE run_id IN "
+        f"(SELECT run_id FROM runs WHERE experiment IN {placeholders})) ORDER BY arch_hash",
+        [*tk_params, *params],
     ).fetchall():
         architectures[row[0]] = Architecture(
             arch_hash=row[0],
@@ -398,6 +399,9 @@ def load(cache: Cache, experiments: Sequence[str] | None = None) -> CacheData:
         if key not in tasks:
             log.warning("task %s of some runs is not in the tasks table", key)
             tasks[key] = TaskInfo(task_key=key, name=key, spec={}, dataset="")
+    from reports.data_surrogate import surrogate_view  # it builds this module's records
+
+    runs, evaluations, tasks = surrogate_view(cache, runs, evaluations, tasks)
     return CacheData(
         cache_name=cache.path.name,
         experiments=tuple(exps),
