@@ -11,15 +11,20 @@ The loop of the paper (sections 1-3, Table 1):
    normalised over the merged set, score = 0.7 * error + 0.3 * params, and the n lowest scores survive
    (ties: lower error, then fewer parameters, then parents before children in their order).
 
-`generations` (9, the paper; the notebook runs 8) rounds of 2-3 follow the initial population, so a run
-evaluates population + generations x children genomes (20 + 9 x 10 = 110).
+`generations` rounds of 2-3 follow the initial population. The paper's "9 generations" (Table 1) are 9
+populations: the authors' notebook runs `for g in range(2, 10)`, 8 rounds after the initial population, and
+saves population-1.bin (the initial one) to population-9.bin. So the default is 8 and a run evaluates
+population + generations x children genomes (20 + 8 x 10 = 100); the report calls the last one
+"population 9".
 
-Interpretations beyond the paper: with `distinct_children` (default) a child (or initial genome) whose
-canonical hash repeats a current member or an earlier child of the same generation is redrawn, up to
-`max_redraws` times (the authors' notebook rejects repeated children within a generation; the cache would
-return the same result, so a repeat only wastes a slot). A constant objective over the merged set
-normalises to 0. An outcome without a parameter count (an invalid network) counts as the largest count of
-the merged set; its fitness is 0 by the Outcome contract.
+Interpretations beyond the paper: with `distinct_children` (default) a child whose canonical hash repeats
+an earlier child of the same generation is redrawn, up to `max_redraws` times (the authors' notebook does
+the same, without a limit). With `distinct_from_population` (default; ours) a child equal to a current
+member, and an initial genome equal to an earlier one, is redrawn too (the cache would return the same
+result, so a repeat only wastes a slot); the notebook does neither (its population-9.bin holds one network
+four times): `distinct_from_population=False` is the notebook's behaviour, used by the paper config.
+A constant objective over the merged set normalises to 0. An outcome without a parameter count (an invalid
+network) counts as the largest count of the merged set; its fitness is 0 by the Outcome contract.
 """
 
 from __future__ import annotations
@@ -145,12 +150,13 @@ class DifferentialEvolution(Algorithm[Any]):
         rng: np.random.Generator,
         population: int = 20,
         children: int = 10,
-        generations: int = 9,
+        generations: int = 8,
         top_k: int = 5,
         error_weight: float = 0.7,
         params_weight: float = 0.3,
         distinct_children: bool = True,
         max_redraws: int = 50,
+        distinct_from_population: bool = True,
     ) -> None:
         super().__init__(space, rng)
         if not callable(getattr(space, "de_mutation", None)):
@@ -183,6 +189,7 @@ class DifferentialEvolution(Algorithm[Any]):
         self.params_weight = float(params_weight)
         self.distinct_children = bool(distinct_children)
         self.max_redraws = int(max_redraws)
+        self.distinct_from_population = bool(distinct_from_population)
         self._population: list[tuple[Any, Member]] = []  # sorted by score, best first
         self._batch: list[_Slot] | None = None
         self._completed = 0  # selections done: 1 after the initial population, generations + 1 at the end
@@ -190,7 +197,7 @@ class DifferentialEvolution(Algorithm[Any]):
 
     @property
     def params(self) -> dict[str, Any]:
-        return {
+        params: dict[str, Any] = {
             "population": self.population_size,
             "children": self.children,
             "generations": self.generations,
@@ -200,6 +207,9 @@ class DifferentialEvolution(Algorithm[Any]):
             "distinct_children": self.distinct_children,
             "max_redraws": self.max_redraws,
         }
+        if not self.distinct_from_population:  # listed only when set: older states keep their params
+            params["distinct_from_population"] = False
+        return params
 
     # --- views ---
     @property
@@ -222,15 +232,16 @@ class DifferentialEvolution(Algorithm[Any]):
         return tuple(self._history)
 
     # --- proposing ---
-    def _draw_distinct(self, draw: Callable[[], Any], seen: set[str]) -> Any:
-        """`draw()` again while it repeats a hash in `seen` (at most max_redraws times), then record it."""
+    def _draw_distinct(self, draw: Callable[[], Any], seen: set[str], distinct: bool) -> Any:
+        """`draw()` again while it repeats a hash in `seen` (at most max_redraws times) if `distinct`, then
+        record it."""
         genome = draw()
         redraws = 0
-        while self.distinct_children and self.space.hash(genome) in seen and redraws < self.max_redraws:
+        while distinct and self.space.hash(genome) in seen and redraws < self.max_redraws:
             genome = draw()
             redraws += 1
         digest = self.space.hash(genome)
-        if self.distinct_children and digest in seen:
+        if distinct and digest in seen:
             logger.debug("no new genome after %d redraws; keeping a repeat", self.max_redraws)
         seen.add(digest)
         return genome
@@ -244,14 +255,19 @@ class DifferentialEvolution(Algorithm[Any]):
         return self.space.de_mutation(genomes[best], genomes[r2], genomes[r3], self.rng)  # type: ignore[attr-defined]
 
     def _new_batch(self) -> list[_Slot]:
-        seen = {self.space.hash(genome) for genome, _ in self._population}
+        ours = self.distinct_from_population
+        seen = {self.space.hash(genome) for genome, _ in self._population} if ours else set()
         if self._completed == 0:
             genomes = [
-                self._draw_distinct(lambda: self.space.sample(self.rng), seen)
+                self._draw_distinct(
+                    lambda: self.space.sample(self.rng), seen, self.distinct_children and ours
+                )
                 for _ in range(self.population_size)
             ]
         else:
-            genomes = [self._draw_distinct(self._child, seen) for _ in range(self.children)]
+            genomes = [
+                self._draw_distinct(self._child, seen, self.distinct_children) for _ in range(self.children)
+            ]
         return [_Slot(genome, self.space.encode(genome)) for genome in genomes]
 
     def ask(self, n: int) -> list[Candidate[Any]]:

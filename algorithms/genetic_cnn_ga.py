@@ -1,15 +1,21 @@
-"""The genetic process of Genetic CNN (Xie & Yuille 2017, Algorithm 1), exactly as the paper states it.
+"""The genetic process of Genetic CNN (Xie & Yuille 2017, Algorithm 1).
 
 Initialisation: N individuals, bits ~ Bernoulli(0.5) (or all zeros, Sec. 4.1.2). Each of T generations:
   selection  -- Russian roulette: N independent draws with P(n) proportional to r_n - min_m r_m, so the
-                worst individual never survives (uniform when all fitnesses are equal);
+                worst individual never survives;
   crossover  -- pairs (2n-1, 2n), n = 1..floor(N/2), with probability p_C; each pair of stages is
                 swapped with probability q_C;
   mutation   -- every individual that took no part in a crossover is mutated with probability p_M; each
                 bit flips with probability q_M;
-  evaluation -- every individual is evaluated; one seen before (same canonical network) is trained again
-                as its next replicate, and its fitness is the mean over all its occurrences.
+  evaluation -- every individual is evaluated; one seen before is trained again as its next replicate,
+                and its fitness is the mean over all its occurrences.
 So the run asks for exactly N (T + 1) evaluations (1,020 in the paper).
+
+Where Algorithm 1 is silent, our readings: when every fitness is equal the roulette is uniform (the paper's
+weights would all be 0); "seen before" means the same network (the same canonical form: strings that differ
+only in isolated nodes, or are isomorphic, count as one individual), and its occurrences are counted over
+the whole run; a crossed pair is not mutated in the same generation (Algorithm 1, line 6). The fitness is
+the task's objective: validation accuracy in the paper preset (Sec. 4.1 holds out 10,000 training images).
 """
 
 from __future__ import annotations

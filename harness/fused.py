@@ -91,6 +91,8 @@ def fusion_key(job: TrainingJob) -> tuple | None:
     """
     if job.space_name not in FUSABLE_SPACES or job.task.precision == "fp16":
         return None
+    if getattr(job.task, "test_checkpoint", "last") != "last":
+        return None  # best-checkpoint selection is applied by the single trainer only
     base = (job.space_name, job.task.key(), job.device or "auto", job.data_root, job.threads)
     space = _space(job.space_name, job.space_params)
     try:
@@ -104,7 +106,9 @@ def fusion_key(job: TrainingJob) -> tuple | None:
 
 def _layout(space: SearchSpace) -> tuple:
     params = space.params
-    return tuple((k, str(params[k])) for k in ("stages", "channels", "fc_width", "dropout") if k in params)
+    return tuple(
+        (k, str(params[k])) for k in ("stages", "channels", "fc_width", "dropout", "pooling") if k in params
+    )
 
 
 @dataclass(frozen=True)

@@ -94,9 +94,9 @@ REPRODUCTIONS: dict[str, Reproduction] = {
     ),
     "genetic_cnn_best": Reproduction(
         "genetic_cnn",
-        (),
+        (("pooling", "caffe"),),
         "table1_best",
-        "cifar10_gcnn_paper",
+        "cifar10_gcnn_test",
         0.7719,
         None,
         "Xie & Yuille 2017, Table 1 (generation 50 best)",
@@ -104,9 +104,9 @@ REPRODUCTIONS: dict[str, Reproduction] = {
     ),
     "genetic_cnn_dense": Reproduction(
         "genetic_cnn",
-        (),
+        (("pooling", "caffe"),),
         "densenet",
-        "cifar10_gcnn_paper",
+        "cifar10_gcnn_test",
         0.7684,
         None,
         "Xie & Yuille 2017, Sec. 4.1.4 (all bits 1)",

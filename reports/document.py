@@ -8,6 +8,10 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeAlias
+
+if TYPE_CHECKING:
+    from reports.headline import Headline
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ class Link:
     kind: str = "links"
 
 
-Content = Text | Table | Figure | Link
+Content: TypeAlias = "Text | Table | Figure | Link | Headline"  # Headline: reports.headline
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,11 @@ class Page:
 def pct(value: float, digits: int = 2) -> str:
     """An accuracy fraction as a percentage string ('n/a' for NaN)."""
     return "n/a" if value is None or not math.isfinite(value) else f"{100.0 * value:.{digits}f}"
+
+
+def pval(value: float) -> str:
+    """A p-value for a table cell or a sentence ('n/a' for NaN, '<1e-4' below 1e-4)."""
+    return "n/a" if not math.isfinite(value) else ("<1e-4" if value < 1e-4 else f"{value:.4f}")
 
 
 def num(value: float | None, fmt: str = ".3g") -> str:

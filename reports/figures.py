@@ -22,9 +22,15 @@ matplotlib.use("Agg")
 from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure as MplFigure
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
+from reports.colors import LABEL_COLORS as LABEL_COLORS
+from reports.colors import PALETTE
+from reports.colors import page_colors as page_colors
+from reports.colors import palette as palette
+from reports.colors import report_palette as report_palette
 from reports.document import Dataset, Figure
+from reports.figure_axes import degenerate_limits, no_data, set_log_x
 
 RC: dict[str, Any] = {
     "svg.hashsalt": "evonas",
@@ -45,26 +51,8 @@ RC: dict[str, Any] = {
     "path.simplify": False,
 }
 CREATOR = "evonas report (matplotlib)"
-PALETTE = (
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#ff7f0e",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#7f7f7f",
-    "#bcbd22",
-)
-
 _ID = re.compile(r'\bid="([^"]+)"')
 _REF = re.compile(r'(href="#|url\(#)([^")]+)')
-
-
-def palette(labels: Sequence[str]) -> dict[str, str]:
-    """One fixed color per algorithm label, in the given order."""
-    return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
 
 
 def render(stem: str, draw: Callable[[MplFigure], None], width: float, height: float) -> str:
@@ -202,10 +190,16 @@ def anytime_figure(
             ax.autoscale_view()
             finite = [v for v in plotted if math.isfinite(v)]
             positive = [v for v in finite if v > 0]
-            if not log_y and positive and len(positive) < len(finite):
+            flat = degenerate_limits(finite, pad=1.0, floor=0.0)
+            if not finite:
+                no_data(ax, "no value: a statistic is drawn only where every run has one")
+            elif not log_y and positive and len(positive) < len(finite):
                 lo, hi = min(positive), max(positive)
                 pad = 0.05 * (hi - lo) if hi > lo else 1.0
                 ax.set_ylim(lo - pad, hi + pad)  # zeros (no valid network yet) lie below the axis
+            elif not log_y and flat is not None:
+                ax.set_ylim(*flat)  # single-valued: a readable range around the value
+            ax.tick_params(axis="x", labelbottom=True)  # shared x: every panel keeps its tick labels
             ax.set_title(panel_title)
             if k // ncols == nrows - 1 or k + ncols >= len(panels):
                 ax.set_xlabel(xlabel)
@@ -248,6 +242,11 @@ def ecdf_figure(
         axes = fig.subplots(1, len(panels), squeeze=False)[0]
         for ax, (panel, panel_title) in zip(axes, panels, strict=True):
             sub = data.where(panel=panel)
+            if not sub.rows:
+                no_data(ax, "no value")
+            flat = degenerate_limits(sub.floats("x"), pad=1.0, floor=0.0)
+            if flat is not None:
+                ax.set_xlim(*flat)  # every value equal: a readable range around it
             for label in labels:
                 rows = sub.where(algorithm=label)
                 if not rows.rows:
@@ -307,8 +306,7 @@ def runtime_figure(
                         color=colors[label],
                         lw=1.6,
                     )
-            ax.set_xscale("log")
-            ax.xaxis.set_minor_locator(NullLocator())
+            set_log_x(ax, sub.floats("cost"))
             ax.set_ylim(-0.02, 1.02)
             ax.set_title(panel_title)
             ax.set_xlabel(xlabel)
@@ -428,16 +426,20 @@ def generations_figure(stem: str, title: str, caption: str, data: Dataset, sourc
 
     def draw(fig: MplFigure) -> None:
         ax = fig.subplots()
+        generations: list[float] = []
+        values: list[float] = []
         for n, source in enumerate(sources):
             rows = data.where(source=source)
             g = [v + 0.12 * n for v in rows.floats("generation")]
+            generations.extend(g)
+            values.extend(rows.floats("min") + rows.floats("max") + rows.floats("avg"))
             avg, lo, hi = rows.floats("avg"), rows.floats("min"), rows.floats("max")
             ax.errorbar(
                 g,
                 avg,
-                yerr=[
-                    [a - b for a, b in zip(avg, lo, strict=True)],
-                    [c - a for a, c in zip(avg, hi, strict=True)],
+                yerr=[  # clipped at 0: a mean of equal values can exceed them by a rounding error
+                    [max(0.0, a - b) for a, b in zip(avg, lo, strict=True)],
+                    [max(0.0, c - a) for a, c in zip(avg, hi, strict=True)],
                 ],
                 color=colors[source],
                 marker="o",
@@ -446,12 +448,16 @@ def generations_figure(stem: str, title: str, caption: str, data: Dataset, sourc
                 lw=1.4,
                 label=source,
             )
-        from matplotlib.ticker import MaxNLocator
-
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        flat_y = degenerate_limits(values, pad=1.0, floor=0.0)
+        if flat_y is not None:
+            ax.set_ylim(*flat_y)  # one value (one generation, or a flat population): not -0.055..0.055
+        if generations and max(generations) - min(generations) < 0.5:  # a single generation
+            ax.set_xlim(min(generations) - 0.5, max(generations) + 0.5)
+            ax.set_xticks([float(round(min(generations)))])  # not -0.045, ..., 0.045
         ax.set_xlabel("generation")
         ax.set_ylabel("fitness (%): average, bars min to max")
-        ax.legend(loc="lower right", frameon=False)
+        ax.legend(loc="best", frameon=False)  # the series decide where the legend hides nothing
         margins(fig, bottom=0.5)
 
     svg = render(stem, draw, 8.0, 3.4)

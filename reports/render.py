@@ -2,7 +2,7 @@
 
 Layout of a report directory ``OUT``::
 
-    OUT/index.html                              index: pages, experiments, ranking, warnings
+    OUT/index.html                              index: headlines, warnings, pages, experiments, ranking
     OUT/README.md                               the same index in Markdown
     OUT/figures/ranking__*.svg|csv              figures and tables of the index (the ranking)
     OUT/<experiment>/<space>__<task>.html       one page per (experiment, space, task)

@@ -63,12 +63,13 @@ from reports.stats_tests import (
     mann_whitney,
     vargha_delaney_a12,
 )
-from reports.stats_warnings import warnings_for
+from reports.stats_warnings import RANDOM_BASELINES, is_random_baseline, warnings_for
 
 __all__ = [
     "ASO_QUANTILE_POINTS",
     "ASO_TAU",
     "MIN_SEEDS",
+    "RANDOM_BASELINES",
     "TIES_HEAVY_FRACTION",
     "AsoCorrection",
     "AsoResult",
@@ -92,6 +93,7 @@ __all__ = [
     "friedman_nemenyi",
     "holm",
     "iman_davenport",
+    "is_random_baseline",
     "ks_one_sided",
     "make_targets",
     "mann_whitney",

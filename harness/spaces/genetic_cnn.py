@@ -1,4 +1,4 @@
-"""The Genetic CNN search space (Xie & Yuille, ICCV 2017), exactly as the paper defines it.
+"""The Genetic CNN search space (Xie & Yuille, ICCV 2017): the paper's encoding and decoding rules.
 
 A network has S stages; stage s has K_s ordered nodes and 1 + 2 + ... + (K_s - 1) bits, one per possible
 edge (v_i -> v_j, i < j), ordered (1,2), (1,3), (2,3), (1,4), ... . The paper's notation writes a stage as
@@ -8,9 +8,21 @@ its groups of bits for node 2, node 3, ... joined by '-', and stages separated b
 Decoding (Sec. 3.1.1): every node sums its connected predecessors, then conv 3x3 -> BN -> ReLU. A default
 input node v_{s,0} (a conv from the previous stage's channels) feeds every node without a predecessor; a
 default output node v_{s,K+1} sums every node without a successor and applies a conv. A node with no edge
-at all is dropped, and a stage with no edges is a single conv. Stages are followed by max-pooling (3x3,
-stride 2, padding 1: CIFAR's 32 -> 16 -> 8 -> 4 as in Caffe's ceil mode, and still defined on 8x8 digits),
-then FC32 -> ReLU -> Dropout(0.5) -> FC(classes): the revised LeNet of Sec. 4.1.1.
+at all is dropped, and a stage with no edges is a single conv. Each stage is followed by a 3x3 max-pooling
+of stride 2 and the classifier FC32 -> ReLU -> Dropout(0.5) -> FC(classes): the revised LeNet of Sec. 4.1.1.
+
+What the paper does not fix, and what we chose (say so wherever the paper is reproduced):
+
+- Pooling, `pooling`: the paper's MP3(S2) is Caffe's max pooling, which rounds the output size up and pads
+  nothing (windows start at rows 0, 2, 4, ...; on 8 rows they end at rows 2, 4, 6, 7). ``"caffe"`` builds
+  exactly that (``MaxPool2d(3, 2, ceil_mode=True)``); it is used by the CIFAR-10 paper configs.
+  ``"padded"`` (the default, kept so that stored digits results keep their meaning) is
+  ``MaxPool2d(3, 2, padding=1)``: the same sizes on CIFAR (32 -> 16 -> 8 -> 4) but windows shifted by one
+  row (ending at rows 1, 3, 5, 7 on 8 rows), and defined on 1x1 inputs where Caffe's is not. The pooling
+  enters the canonical form (and the hash) only when it is ``"caffe"``.
+- The ReLU after FC32: the paper's abbreviation has none written; we add one (LeNet style).
+- Convolutions have no bias (``bias=False``): BatchNorm follows every one, so a bias would be redundant.
+- Channels (8, 8, 16), FC width 32 and dropout 0.5 are the paper's CIFAR-10 values (Sec. 4.1.1).
 
 Canonical form: ordinary nodes are interchangeable (all are the same conv), so a stage is identified by
 its DAG of non-isolated nodes up to isomorphism. We take the lexicographically smallest adjacency string
@@ -168,6 +180,29 @@ def _sum(tensors: list[torch.Tensor]) -> torch.Tensor:
     return total
 
 
+POOLINGS: tuple[str, ...] = ("padded", "caffe")
+
+
+def pool_layer(pooling: str) -> nn.MaxPool2d:
+    """The 3x3 stride-2 max pooling after each stage: Caffe's MP3(S2) or the padded variant."""
+    if pooling == "caffe":
+        return nn.MaxPool2d(kernel_size=3, stride=2, padding=0, ceil_mode=True)
+    return nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+
+
+def pooled_size(size: int, pooling: str) -> int:
+    """Output side of `pool_layer(pooling)` on `size` rows (0 where the pooling is undefined)."""
+    if pooling == "caffe":
+        return 0 if size < 2 else -(-(size - 3) // 2) + 1  # ceil((size - 3) / 2) + 1, no padding
+    return (size - 1) // 2 + 1
+
+
+def pool_windows(size: int, pooling: str) -> list[tuple[int, int]]:
+    """(first, last) input row of each pooling window on `size` rows, clipped to the input."""
+    pad = 0 if pooling == "caffe" else 1
+    return [(max(0, 2 * i - pad), min(size - 1, 2 * i - pad + 2)) for i in range(pooled_size(size, pooling))]
+
+
 class GeneticCnnNet(nn.Module):
     """Revised LeNet skeleton with encoded stages in place of its conv layers (Sec. 4.1.1)."""
 
@@ -180,15 +215,16 @@ class GeneticCnnNet(nn.Module):
         num_classes: int,
         fc_width: int,
         dropout: float,
+        pooling: str = "padded",
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         in_ch, height, width = input_shape
         for k, bits, ch in zip(nodes, genome.stages, channels, strict=True):
             layers.append(GeneticStage(in_ch, ch, k, bits))
-            layers.append(nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+            layers.append(pool_layer(pooling))
             in_ch = ch
-            height, width = (height - 1) // 2 + 1, (width - 1) // 2 + 1
+            height, width = pooled_size(height, pooling), pooled_size(width, pooling)
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(
             nn.Flatten(),
@@ -253,7 +289,11 @@ class GeneticCnnSpace(SearchSpace[GeneticCnnGenome]):
         dropout: float = 0.5,
         mutation_rate: float = 0.05,
         crossover_rate: float = 0.2,
+        pooling: str = "padded",
     ) -> None:
+        if pooling not in POOLINGS:
+            raise EvonasError(f"genetic_cnn pooling must be one of {POOLINGS}, got {pooling!r}")
+        self.pooling = pooling
         self.nodes = tuple(int(k) for k in stages)
         self.channels = tuple(int(c) for c in channels)
         if not self.nodes or any(k < 2 for k in self.nodes):
@@ -278,6 +318,7 @@ class GeneticCnnSpace(SearchSpace[GeneticCnnGenome]):
             "dropout": self.dropout,
             "mutation_rate": self.mutation_rate,
             "crossover_rate": self.crossover_rate,
+            "pooling": self.pooling,
         }
 
     # --- construction helpers ---
@@ -349,9 +390,15 @@ class GeneticCnnSpace(SearchSpace[GeneticCnnGenome]):
     def canonical(self, genome: GeneticCnnGenome) -> str:
         self._check(genome)
         forms = [canonical_stage(k, bits) for k, bits in zip(self.nodes, genome.stages, strict=True)]
-        return canonical_json(
-            {"channels": list(self.channels), "fc": self.fc_width, "dropout": self.dropout, "stages": forms}
-        )
+        form: dict[str, Any] = {
+            "channels": list(self.channels),
+            "fc": self.fc_width,
+            "dropout": self.dropout,
+            "stages": forms,
+        }
+        if self.pooling != "padded":  # the padded pooling's networks keep the hashes they always had
+            form["pooling"] = self.pooling
+        return canonical_json(form)
 
     def distinct_count(self) -> int:
         """Number of distinct networks in the space (product of per-stage counts)."""
@@ -399,16 +446,25 @@ class GeneticCnnSpace(SearchSpace[GeneticCnnGenome]):
             task.num_classes,
             self.fc_width,
             self.dropout,
+            self.pooling,
         )
 
     def is_valid(self, genome: GeneticCnnGenome, task: InputSpec) -> Validity:
-        """Every string is valid (Sec. 3.1.1); only the input shape can be unusable."""
+        """Every string is valid (Sec. 3.1.1); only the input shape can be unusable (Caffe's pooling needs
+        at least 2 rows before each pooling)."""
         try:
             self._check(genome)
         except InvalidGenomeError as exc:
             return Validity(False, str(exc))
         if len(task.input_shape) != 3 or min(task.input_shape) < 1:
             return Validity(False, f"input shape {task.input_shape} is not C x H x W")
+        side = min(task.input_shape[1:])
+        for _ in self.nodes:
+            side = pooled_size(side, self.pooling)
+            if side < 1:
+                return Validity(
+                    False, f"{self.pooling} pooling leaves no pixel of a {task.input_shape} input"
+                )
         return VALID
 
     # --- references, Optuna, pictures ---
@@ -459,7 +515,7 @@ class GeneticCnnSpace(SearchSpace[GeneticCnnGenome]):
                 member.append(f"s{s}.out")
                 edges.extend((f"s{s}.{v}", f"s{s}.out") for v in act if v not in has_succ)
                 last = f"s{s}.out"
-            nodes.append((f"s{s}.pool", "maxpool"))
+            nodes.append((f"s{s}.pool", "maxpool" if self.pooling == "padded" else "maxpool (Caffe)"))
             edges.append((last, f"s{s}.pool"))
             prev = f"s{s}.pool"
             groups.append((f"stage {s}", tuple(member)))

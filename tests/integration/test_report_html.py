@@ -37,6 +37,7 @@ GCNN = "fx_gcnn/genetic_cnn__digits_quick"
 RE = "fx_re/macro_re__fashion_mnist_re_paper"
 DE = "fx_de/de_sequential__cifar10_de"
 COMMON_SECTIONS = [
+    "headline",
     "summary",
     "results",
     "anytime",
@@ -147,6 +148,34 @@ def test_index_has_pages_ranking_and_cd_diagram(report: Path) -> None:
         assert f'href="{page}.html"' in html
     assert 'id="ranking__cd-diagram"' in html and (report / "figures" / "ranking__cd-diagram.csv").is_file()
     assert "2 blocks share the algorithms optuna_tpe, random_search, regularized_evolution" in html
+
+
+def test_pages_and_index_open_with_a_headline_the_dominance_table_supports(report: Path) -> None:
+    index = _html(report, "index")
+    assert re.findall(r'<section id="([^"]+)">', index)[0] == "headline"
+    for page in (GCNN, RE, DE):
+        html = _html(report, page)
+        assert re.findall(r'<section id="([^"]+)">', html)[0] == "headline"
+        found = re.search(r'<div class="headline (\w+)" role="note">\s*<p class="lead"><strong>([^<]+)', html)
+        assert found is not None, page
+        outcome, lead = found.groups()
+        experiment, slug = page.split("/")
+        path = report / experiment / "figures" / f"{slug}__dominance.csv"
+        rows = list(csv.DictReader(path.open(encoding="utf-8")))
+        names = {r["row"] for r in rows}
+        dominant = [n for n in names if all(r["verdict"] == "row" for r in rows if r["row"] == n)]
+        if dominant:
+            assert outcome == "winner" and lead.startswith(f"{dominant[0]} wins: ")
+        else:
+            assert (
+                outcome in ("tie", "crossing") and lead.startswith("No single winner") and " wins" not in lead
+            )
+        assert f'<p class="scope"><a href="{page}.html">' in index and lead in index
+        table = re.search(
+            rf'id="{slug}__dominance">\s*<h3>[^<]*</h3>\s*<div class="table-wrap"><table class="wrap">', html
+        )
+        assert table is not None, "the dominance table's notes column must wrap"
+    assert "table.wrap td:last-child{white-space:normal" in index
 
 
 def test_warnings_appear(report: Path) -> None:

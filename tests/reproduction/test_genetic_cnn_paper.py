@@ -1,4 +1,5 @@
-"""Claims of Genetic CNN (Xie & Yuille, ICCV 2017) that the genetic_cnn space and GA reproduce exactly."""
+"""Claims of Genetic CNN (Xie & Yuille, ICCV 2017) that the genetic_cnn space and GA reproduce (the paper's
+statements checked one by one; see test_genetic_cnn_fidelity.py for where evonas states its own choices)."""
 
 from __future__ import annotations
 

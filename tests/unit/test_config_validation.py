@@ -188,7 +188,7 @@ def test_unknown_algorithm_parameters_list_the_valid_ones(tmp_path: Path) -> Non
 def test_unknown_space_parameters_list_the_valid_ones(tmp_path: Path) -> None:
     message = rejection(tmp_path, edited("stages = [3, 4, 5]", "stages = [3, 4, 5], nodes = 3"))
     assert "space.params: unknown parameter(s) nodes of search space 'genetic_cnn'" in message
-    assert "channels, crossover_rate, dropout, fc_width, mutation_rate, stages" in message
+    assert "channels, crossover_rate, dropout, fc_width, mutation_rate, pooling, stages" in message
 
 
 def test_parameter_values_the_constructor_rejects_name_the_key(tmp_path: Path) -> None:

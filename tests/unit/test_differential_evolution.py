@@ -67,11 +67,12 @@ def test_full_loop_counts_and_finish() -> None:
         assert algo.ask(1) == []
         algo.tell([(c, outcome(c.genome)) for c in batch])
         assert len(algo.population) == 20
-    assert sizes == [10] * 9  # 20 + 9 x 10 evaluations
+    # 9 populations = the initial one + 8 rounds (notebook: range(2, 10)): 20 + 8 x 10 = 100 evaluations
+    assert sizes == [10] * 8
     assert algo.finished and algo.ask(10) == []
     history = algo.history
-    assert [r.generation for r in history] == list(range(10))
-    assert [len(r.children) for r in history] == [20] + [10] * 9
+    assert [r.generation for r in history] == list(range(9))
+    assert [len(r.children) for r in history] == [20] + [10] * 8
     assert all(len(r.population) == 20 for r in history)
     # scores are sorted and the population is the best 20 of parents + children by score
     scores = [m.score for m in algo.population]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +24,7 @@ from matplotlib.figure import Figure as MplFigure
 from cache.store import Cache
 from harness.spaces import ArchGraph
 from reports import analysis as an
-from reports import drawings, figures, stats, views
+from reports import drawings, figure_axes, figures, stats, views
 from reports.data import blocks, load
 from reports.document import Dataset
 from tests.reportfixtures import AlgoSpec, ExperimentSpec, build_report_cache
@@ -244,3 +245,100 @@ def test_regret_is_drawn_only_for_a_fully_tabulated_space(tmp_path: Path, captur
     with Cache(partial, read_only=True) as cache:
         data = load(cache)
     assert an.fully_tabulated(data, blocks(data)[0]) is None  # 3 of 4 networks: no known optimum
+
+
+# ------------------------------------------------------------------------------------------------------
+# readable axes: shared x keeps its labels, log ticks, single-valued data, empty panels
+# ------------------------------------------------------------------------------------------------------
+
+
+def test_every_anytime_panel_keeps_its_x_tick_labels(
+    ctx: views.PageContext, captured: list[MplFigure]
+) -> None:
+    views.anytime_section(ctx)
+    fig = captured[0]
+    assert len(fig.axes) == 4  # two rows of panels sharing x
+    for ax in fig.axes:
+        ticks = ax.xaxis.get_major_ticks()
+        assert ticks and all(t.label1.get_visible() for t in ticks), ax.get_title()
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "expected"),
+    [
+        (1.0, 6.0, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+        (1.0, 100.0, [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]),
+        (0.3, 40.0, [0.5, 1.0, 2.0, 5.0, 10.0, 20.0]),
+        (0.3, 900.0, [0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0]),
+        (1.0, 1e6, [1.0, 10.0, 100.0, 1000.0, 1e4, 1e5, 1e6]),
+        (1.0, 1e12, [1.0, 100.0, 1e4, 1e6, 1e8, 1e10, 1e12]),
+        (15.0, 15.76, [15.0, 16.0]),
+    ],
+)
+def test_log_ticks_are_readable(lo: float, hi: float, expected: list[float]) -> None:
+    assert figure_axes.log_ticks(lo, hi) == pytest.approx(expected)
+
+
+def test_runtime_log_axis_has_readable_plain_number_ticks(
+    ctx: views.PageContext, captured: list[MplFigure]
+) -> None:
+    views.runtime_section(ctx)
+    evaluations = captured[0].axes[0]
+    assert evaluations.get_xscale() == "log"
+    lo, hi = evaluations.get_xlim()
+    ticks = [t for t in evaluations.xaxis.get_major_locator()() if lo <= t <= hi]
+    assert ticks == [1.0, 2.0, 5.0, 10.0]  # budget 12: 1-2-5 per decade, not just 10^0 and 10^1
+    text = evaluations.xaxis.get_major_formatter()
+    assert [text(t, i) for i, t in enumerate(ticks)] == ["1", "2", "5", "10"]
+    seconds = captured[0].axes[1]
+    lo, hi = seconds.get_xlim()
+    assert len([t for t in seconds.xaxis.get_major_locator()() if lo <= t <= hi]) >= 2
+
+
+def test_degenerate_limits() -> None:
+    limits = figure_axes.degenerate_limits
+    assert limits([0.0, 0.0], pad=1.0, floor=0.0) == (-0.1, 2.0)
+    assert limits([89.25, 89.25], pad=1.0, floor=0.0) == pytest.approx((87.465, 91.035))
+    assert limits([5.0, 5.0], pad=1.0) == (4.0, 6.0)
+    assert limits([-3.0], pad=1.0, floor=0.0) == (-4.0, -2.0)  # already below the floor: centred
+    assert limits([1.0, 2.0]) is None
+    assert limits([math.nan]) is None
+
+
+def test_a_single_generation_gets_a_readable_axis(captured: list[MplFigure]) -> None:
+    """One generation whose individuals all scored 0 (all invalid): not matplotlib's -0.055..0.055."""
+    rows = (("ours, trial 0", 0, 0.0, 0.0, 0.0, 0.0, 0.0, "0-00"),)
+    figures.generations_figure("g", "t", "c", Dataset(figures.GENERATION_COLUMNS, rows), ["ours, trial 0"])
+    ax = captured[0].axes[0]
+    bottom, top = ax.get_ylim()
+    assert -0.2 <= bottom < 0.0 and top >= 1.0
+    assert ax.get_xlim() == (-0.5, 0.5)  # not -0.055..0.055 with ticks at -0.045, ..., 0.045
+    assert [t for t in ax.xaxis.get_major_locator()() if -0.5 <= t <= 0.5] == [0.0]
+    flat = (("ours, trial 0", 0, 91.0, 91.0, 91.0, 91.0, 0.0, "0-00"),)
+    figures.generations_figure("g", "t", "c", Dataset(figures.GENERATION_COLUMNS, flat), ["ours, trial 0"])
+    bottom, top = captured[1].axes[0].get_ylim()
+    assert bottom < 91.0 - 0.9 and top > 91.0 + 0.9
+    # the mean of equal values can exceed them by a rounding error (91.75000000000001 > 91.75)
+    rounded = (("ours, trial 0", 0, 91.75, 91.75, 91.75000000000001, 91.75, 0.0, "0-00"),)
+    figures.generations_figure("g", "t", "c", Dataset(figures.GENERATION_COLUMNS, rounded), ["ours, trial 0"])
+
+
+def test_flat_and_empty_anytime_panels(captured: list[MplFigure]) -> None:
+    rows = tuple(
+        ("median/x", "rs", series, "", float(x), 90.0) for series in ("median", "q25", "q75") for x in (1, 2)
+    )
+    panels = [("median/x", "flat"), ("mean/x", "empty")]
+    figures.anytime_figure(
+        "a", "t", "c", Dataset(figures.ANYTIME_COLUMNS, rows), panels, 2, "evaluations", "%", {"rs": "#000"}
+    )
+    flat, empty = captured[0].axes[:2]
+    assert flat.get_ylim() == pytest.approx((88.2, 91.8))
+    assert [t.get_text() for t in empty.texts] == [
+        "no value: a statistic is drawn only where every run has one"
+    ]
+
+
+def test_dominance_notes_column_wraps(ctx: views.PageContext, captured: list[MplFigure]) -> None:
+    section = views.dominance_section(ctx, an.final_samples(ctx.results))
+    table = section.blocks[1]
+    assert table.columns[-1] == "notes" and table.wrap  # type: ignore[union-attr]
