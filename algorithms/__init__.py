@@ -20,6 +20,7 @@ _REGISTRY: dict[str, str] = {
     "optuna_tpe": "algorithms.optuna_samplers:OptunaTPE",
     "optuna_random": "algorithms.optuna_samplers:OptunaRandom",
     "optuna_nsga2": "algorithms.optuna_samplers:OptunaNSGA2",
+    "renas": "algorithms.renas:Renas",
 }
 
 

@@ -5,14 +5,17 @@ Fitted on the measured evaluations of one (space, task) table:
 - the **mean** validation and test accuracy of a network (over its ok replicates) and the log of its
   train seconds, each by a tree ensemble on the genome's isomorphism-invariant features
   (`cache.surrogate_features`);
-- the **replicate noise**: the pooled within-network standard deviation of validation and test accuracy,
-  in bins of the network's mean accuracy (noise is larger for weaker networks), and the correlation of
-  the two deviations (a replicate that validates high tends to test high), from the networks the table
-  holds at least two replicates of.
+- the **replicate noise**, from the networks the table holds at least two replicates of, in bins of the
+  network's mean accuracy (weaker networks are noisier): the measured (validation, test) deviations of each
+  replicate from its network's mean, scaled by sqrt(k / (k - 1)) so that their spread is a replicate's;
+  and, for reports, the pooled standard deviations and the validation/test correlation.
 
 Replicate r of a network is then drawn from its training seed (task, arch, r), exactly as a training
-would be seeded: mean + std x z, with z a standard normal pair from that seed. So a predicted network
-has as many replicates as anyone asks for, each the same for every caller, like a stored one.
+would be seeded: mean + one measured deviation pair of the network's bin, chosen by that seed (a residual
+bootstrap). Seed noise on small data is skewed (a seed that fails costs far more than a lucky one gains),
+and a Gaussian would let weak networks draw perfect scores; measured deviations keep the shape, and the
+coupling of validation and test. A predicted network has as many replicates as anyone asks for, each the
+same for every caller, like a stored one.
 
 A model is saved as one safetensors file (named arrays and a JSON header, no code); its id is the digest of
 those bytes, so a refit on a changed table is a new model.
@@ -35,7 +38,7 @@ from cache.surrogate_trees import TreeEnsemble
 from harness.errors import CacheError
 
 FORMAT = "evonas-surrogate"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: residual-bootstrap noise
 NOISE_BINS = 4  #: bins of mean accuracy for the noise model (fewer when few networks have replicates)
 MIN_PER_BIN = 25  #: networks with >= 2 replicates each noise bin needs
 METRICS = ("val", "test", "seconds")
@@ -50,10 +53,19 @@ class NoiseModel:
     std_test: tuple[float, ...]
     rho: float  # correlation of a replicate's validation and test deviations
     networks: int  # networks with >= 2 ok replicates the noise was measured on
+    residuals: tuple[tuple[tuple[float, float], ...], ...] = ()  # per bin: scaled (val, test) deviations
 
     def std(self, mean_val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         index = np.searchsorted(np.asarray(self.edges), np.asarray(mean_val), side="right")
         return np.asarray(self.std_val)[index], np.asarray(self.std_test)[index]
+
+    def deviation(self, mean_val: float, rng: np.random.Generator) -> tuple[float, float]:
+        """One (val, test) replicate deviation for a network of mean `mean_val`, chosen by `rng`."""
+        index = int(np.searchsorted(np.asarray(self.edges), mean_val, side="right"))
+        pool = self.residuals[index] if self.residuals else ()
+        if not pool:
+            return 0.0, 0.0
+        return pool[int(rng.integers(len(pool)))]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +74,7 @@ class NoiseModel:
             "std_test": list(self.std_test),
             "rho": self.rho,
             "networks": self.networks,
+            "residuals": [[list(p) for p in pool] for pool in self.residuals],
         }
 
     @classmethod
@@ -72,10 +85,15 @@ class NoiseModel:
             tuple(map(float, data["std_test"])),
             float(data["rho"]),
             int(data["networks"]),
+            tuple(tuple((float(v), float(t)) for v, t in pool) for pool in data.get("residuals", [])),
         )
         bins = len(model.edges) + 1
         if len(model.std_val) != bins or len(model.std_test) != bins or not -1.0 <= model.rho <= 1.0:
             raise CacheError("surrogate model: inconsistent noise model")
+        if model.residuals and len(model.residuals) != bins:
+            raise CacheError("surrogate model: one residual pool per noise bin expected")
+        if any(not (math.isfinite(v) and math.isfinite(t)) for pool in model.residuals for v, t in pool):
+            raise CacheError("surrogate model: non-finite residuals")
         if any(not math.isfinite(s) or s < 0 for s in (*model.std_val, *model.std_test)):
             raise CacheError("surrogate model: negative or non-finite noise")
         return model
@@ -152,12 +170,9 @@ class SurrogateModel:
         self, arch_hash: str, replicate: int, val: float, test: float, seconds: float
     ) -> Prediction:
         """Replicate `replicate` of a network of predicted means (val, test), drawn from its training seed."""
-        seed = training_seed(self.info.task_key, arch_hash, replicate)
-        z1, z2 = np.random.default_rng(seed).standard_normal(2)
-        sv, st = (float(a[0]) for a in self.noise.std(np.array([val])))
-        rho = self.noise.rho
-        v = val + sv * z1
-        t = test + st * (rho * z1 + math.sqrt(max(0.0, 1.0 - rho * rho)) * z2)
+        rng = np.random.default_rng(training_seed(self.info.task_key, arch_hash, replicate))
+        dv, dt = self.noise.deviation(val, rng)
+        v, t = val + dv, test + dt
         return Prediction(float(min(1.0, max(0.0, v))), float(min(1.0, max(0.0, t))), float(seconds))
 
     # --- storage ---
@@ -232,16 +247,19 @@ def fit_noise(groups: Sequence[Sequence[tuple[float, float]]]) -> NoiseModel:
     """Pooled within-network std of (val, test) per bin of network mean val, from networks with >= 2 reps."""
     multi = [np.asarray(g, dtype=np.float64) for g in groups if len(g) >= 2]
     if not multi:
-        return NoiseModel((), (0.0,), (0.0,), 0.0, 0)
+        return NoiseModel((), (0.0,), (0.0,), 0.0, 0, ((),))
     means = np.array([g[:, 0].mean() for g in multi])
     bins = max(1, min(NOISE_BINS, len(multi) // MIN_PER_BIN))
     edges = tuple(float(q) for q in np.quantile(means, np.linspace(0, 1, bins + 1)[1:-1]))
     index = np.searchsorted(np.asarray(edges), means, side="right")
     std_val, std_test = [], []
     dv_all, dt_all = [], []
+    pools: list[tuple[tuple[float, float], ...]] = []
     for b in range(bins):
         members = [g for g, i in zip(multi, index, strict=True) if i == b]
         dev = np.vstack([g - g.mean(axis=0) for g in members])
+        scaled = np.vstack([(g - g.mean(axis=0)) * math.sqrt(len(g) / (len(g) - 1)) for g in members])
+        pools.append(tuple((float(v), float(t)) for v, t in scaled))
         dof = sum(len(g) - 1 for g in members)
         std_val.append(float(math.sqrt((dev[:, 0] ** 2).sum() / dof)))
         std_test.append(float(math.sqrt((dev[:, 1] ** 2).sum() / dof)))
@@ -250,4 +268,6 @@ def fit_noise(groups: Sequence[Sequence[tuple[float, float]]]) -> NoiseModel:
     dv, dt = np.concatenate(dv_all), np.concatenate(dt_all)
     denom = math.sqrt(float((dv**2).sum() * (dt**2).sum()))
     rho = float((dv * dt).sum() / denom) if denom > 0 else 0.0
-    return NoiseModel(edges, tuple(std_val), tuple(std_test), max(-1.0, min(1.0, rho)), len(multi))
+    return NoiseModel(
+        edges, tuple(std_val), tuple(std_test), max(-1.0, min(1.0, rho)), len(multi), tuple(pools)
+    )

@@ -74,7 +74,11 @@ def current_model(
         [space.name, json.dumps(space.params, sort_keys=True), task_key, table.digest, kind],
     ).fetchall()
     for (model_id,) in rows:
-        model = load_model(cache, model_id)
+        try:
+            model = load_model(cache, model_id)
+        except CacheError as exc:  # an older format or a damaged row: fit again rather than trust it
+            log.warning("stored surrogate %s not used: %s", model_id, exc)
+            continue
         if model.info.seed == seed:
             return model
     log.info(

@@ -128,14 +128,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicates", type=int, default=1, help="trainings of a final network (seeds)")
     p.add_argument("--epochs", type=int, help="shorten the protocol (a smoke test, not the paper's protocol)")
 
-    p = sub.add_parser("bench", help="measure the trainer against the seed-style loop and the warm cache")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser(
+        "bench", help="side by side: fused vs single trainer vs plain loop, tabular/surrogate runs, lookups"
+    )
+    p.add_argument("--device", default="auto", help="cpu, cuda, auto")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads, the same for every contestant")
+    p.add_argument("--repeats", type=int, default=1, help="timed rounds of each training contestant (median)")
+    p.add_argument("--peak-gflops", type=float, help="fp32 peak (default: 96 per core x threads)")
+    p.add_argument("--quick", action="store_true", help="fused N = 1, 8, short simulations (same protocol)")
+    p.add_argument(
+        "--only", action="append", choices=("training", "simulation", "cache"), help="measure only this part"
+    )
+    p.add_argument("--json", action="store_true", help="the results as JSON on stdout (no table)")
 
-    from harness import cli_surrogate, cli_tabulate
+    from harness import cli_proxies, cli_surrogate, cli_tabulate
 
     cli_tabulate.add_parser(sub)
+    cli_proxies.add_parser(sub)
     cli_surrogate.add_parser(sub)
     sub.add_parser("spaces", help="list search spaces")
     sub.add_parser("algorithms", help="list algorithms")
@@ -151,6 +160,12 @@ def cmd_tabulate(args: argparse.Namespace) -> int:
 
 def cmd_surrogate(args: argparse.Namespace) -> int:
     from harness.cli_surrogate import cmd_surrogate as run
+
+    return run(args)
+
+
+def cmd_proxies(args: argparse.Namespace) -> int:
+    from harness.cli_proxies import cmd_proxies as run
 
     return run(args)
 
@@ -220,14 +235,15 @@ def run_experiment(config: Any, cache: Any, resume: bool, restart: bool, progres
             progress=progress,
         )
         summaries = runner.run(specs, resume=resume)
-        trained, hits, predicted = runner.trained, runner.hits, runner.predicted
+        trained, hits, predicted, absent = runner.trained, runner.hits, runner.predicted, runner.absent
     return {
         "experiment": config.name,
         "runs": len(summaries),
         "trained": trained,
-        "queries": trained + hits + predicted,
+        "queries": trained + hits + predicted + absent,
         "cache_hits": hits,
         "predicted": predicted,
+        "not_in_table": absent,
         "wall_seconds": time.perf_counter() - start,
         "best": {s.run_id: s.best_fitness for s in summaries},
     }
@@ -282,6 +298,7 @@ def _summary_line(summary: dict[str, Any]) -> str:
         f"{summary['experiment']}: {summary['runs']} runs, {summary['queries']} queries, "
         f"{summary['trained']} networks trained, cache hit rate {hit_rate:.0%}, "
         + (f"{summary['predicted']} predicted by the surrogate, " if summary.get("predicted") else "")
+        + (f"{summary['not_in_table']} not in the table (invalid), " if summary.get("not_in_table") else "")
         + f"{summary['wall_seconds']:.1f} s"
     )
 
@@ -340,18 +357,21 @@ def _write_report(cache_path: str | None, out: str, experiments: list[str] | Non
 def cmd_demo(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from harness.config import demo_config
+    from cache import default_cache_path
+    from harness.demo import demo_configs, import_table
 
-    config = demo_config()
     check_out_dir(args.out)
+    comparison, live = demo_configs()
     if args.workers is not None:
-        config = replace(config, evaluation=replace(config.evaluation, workers=args.workers))
+        live = replace(live, evaluation=replace(live.evaluation, workers=args.workers))
+    for line in import_table(default_cache_path(args.cache)):
+        print(line)
+    progress = not args.quiet and sys.stderr.isatty()
     with _open_cache(args.cache) as cache:
-        summary = run_experiment(
-            config, cache, resume=False, restart=True, progress=not args.quiet and sys.stderr.isatty()
-        )
-    print(_summary_line(summary))
-    _write_report(args.cache, args.out, [config.name])
+        for config in (comparison, live):
+            summary = run_experiment(config, cache, resume=False, restart=True, progress=progress)
+            print(_summary_line(summary))
+    _write_report(args.cache, args.out, [comparison.name, live.name])
     return 0
 
 
@@ -515,14 +535,21 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from harness.bench import run_benchmarks
+    from harness.bench import PARTS, BenchSettings, run_benchmarks
+    from harness.bench_report import format_report
 
-    results = run_benchmarks(device=args.device, repeats=args.repeats)
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        for key, value in results.items():
-            print(f"{key:40s} {value}")
+    if not args.quiet:  # one progress line per contestant on stderr
+        logging.getLogger("harness.bench").setLevel(min(logging.INFO, logging.getLogger().level))
+    make = BenchSettings.quick if args.quick else BenchSettings
+    settings = make(
+        device=args.device,
+        threads=args.threads,
+        repeats=args.repeats,
+        peak_gflops=args.peak_gflops,
+        parts=tuple(args.only) if args.only else PARTS,
+    )
+    results = run_benchmarks(settings)
+    print(json.dumps(results, indent=2) if args.json else format_report(results))
     return 0
 
 
@@ -536,6 +563,7 @@ VERBS = {
     "spaces": cmd_spaces,
     "algorithms": cmd_algorithms,
     "tabulate": cmd_tabulate,
+    "proxies": cmd_proxies,
     "surrogate": cmd_surrogate,
 }
 

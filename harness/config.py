@@ -299,9 +299,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Ex
         raise ConfigError(f"{path}: bad override: {exc}") from exc
 
 
-def demo_config() -> ExperimentConfig:
-    """The embedded default experiment of `evonas demo` (harness/demo.toml, shipped with the package)."""
+def embedded_config(name: str) -> ExperimentConfig:
+    """An experiment file shipped inside the package (`harness/<name>`), e.g. the demo's."""
     from importlib.resources import files
 
-    text = files("harness").joinpath("demo.toml").read_text(encoding="utf-8")
-    return parse_config(tomllib.loads(text), "harness/demo.toml")
+    text = files("harness").joinpath(name).read_text(encoding="utf-8")
+    return parse_config(tomllib.loads(text), f"harness/{name}")

@@ -85,6 +85,7 @@ class Evaluator:
         self.trained = 0
         self.hits = 0
         self.predicted = 0
+        self.absent = 0  # tabular mode: queries the table could not answer (out_of_table = 'invalid')
         self.surrogate: SurrogateAnswerer | None = None
         self._pending_archs: list[ArchRow] = []
         if not cache.read_only:
@@ -126,6 +127,7 @@ class Evaluator:
         if missing:
             if self.mode == "tabular":
                 self._out_of_table(missing)
+                self.absent += len(missing)
             elif self.surrogate is not None:
                 for record in self.surrogate.answer(missing):
                     self._known[(record.arch_hash, record.replicate)] = record
@@ -135,16 +137,17 @@ class Evaluator:
         return [self._known[(arch, r.replicate)] for r, arch in zip(requests, hashes, strict=True)]
 
     def flush(self) -> None:
-        """Write what is buffered (surrogate answers, their architectures) inside the caller's transaction."""
+        """Write what is buffered (architectures met in tabular/surrogate mode, surrogate answers) inside the
+        caller's transaction."""
+        rows, self._pending_archs = self._pending_archs, []
+        put_architectures(self.cache, rows)
         if self.surrogate is not None:
-            rows, self._pending_archs = self._pending_archs, []
-            put_architectures(self.cache, rows)
             self.surrogate.flush()
 
     def _register(self, arch_hash: str, genome: Any) -> None:
         if arch_hash in self._archs or self.cache.read_only:
             return
-        if self.surrogate is not None:  # many queries, no trainings: written in bulk at the next commit
+        if self.mode != "live":  # many queries, no trainings: written in bulk at the next commit
             self._pending_archs.append(
                 ArchRow(
                     arch_hash,

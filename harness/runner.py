@@ -448,6 +448,11 @@ class Runner:
         return sum(e.hits for e in self._evaluators.values())
 
     @property
+    def absent(self) -> int:
+        """Tabular queries the table could not answer (answered invalid), all evaluators."""
+        return sum(e.absent for e in self._evaluators.values())
+
+    @property
     def predicted(self) -> int:
         """Queries answered by a surrogate so far (all evaluators)."""
         return sum(e.predicted for e in self._evaluators.values())
@@ -532,12 +537,15 @@ class Runner:
                     driver.requests()
                 if bar is not None:
                     bar.update(sum(d.step for d in active) - steps_before)
-                finished = any(d.done for d in active)
+                finished = [d for d in active if d.done]
                 trained = self.trained - trained_before
-                # a run is committed (checkpoint, status 'finished') in the round it finishes
-                if trained or finished or time.perf_counter() - last_commit > self.checkpoint_seconds:
+                # a run is committed (checkpoint, status 'finished') in the round it finishes; the others
+                # with it when something was trained (so a kill loses no training) or on the interval
+                if trained or time.perf_counter() - last_commit > self.checkpoint_seconds:
                     self._commit(active)
                     last_commit = time.perf_counter()
+                elif finished:
+                    self._commit(finished)
                 active = [d for d in active if not d.done]
                 round_index += 1
                 if self.on_round is not None:

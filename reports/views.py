@@ -21,7 +21,7 @@ import numpy as np
 
 from harness.errors import ConfigError, EvonasError
 from reports import analysis as an
-from reports import drawings, figures, headline, paper_numbers, stats
+from reports import claims, drawings, figures, headline, paper_numbers, stats
 from reports.analysis import RunResult
 from reports.data import Block, CacheData, safe_name
 from reports.document import Dataset, Figure, Link, Page, Section, Table, Text, num, pct
@@ -1495,6 +1495,9 @@ def block_page(data: CacheData, block: Block) -> tuple[Page, dict[str, np.ndarra
     papers = paper_section(ctx)
     if papers is not None:
         sections.append(papers)
+    checked = claims.claims_section(claims.block_claims(data, block, results, samples))
+    if checked is not None:
+        sections.append(checked)
     sections.extend([architecture_section(ctx), noise_section(ctx), metadata_section(ctx)])
     page = Page(
         path=f"{experiment_dir(block)}/{block.slug}",

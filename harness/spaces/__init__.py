@@ -13,6 +13,8 @@ _REGISTRY: dict[str, str] = {
     "genetic_cnn": "harness.spaces.genetic_cnn:GeneticCnnSpace",
     "macro_re": "harness.spaces.macro_re:MacroReSpace",
     "de_sequential": "harness.spaces.de_sequential:DeSequentialSpace",
+    "renas_cell": "harness.spaces.renas_cell:RenasCellSpace",
+    "darts_cell": "harness.spaces.darts_cell:DartsCellSpace",
 }
 
 

@@ -18,6 +18,7 @@ SPACES = {
     "genetic_cnn": {},
     "macro_re": {"channels": 8},
     "de_sequential": {"max_pools": 3, "max_channels": 32},
+    "renas_cell": {"filters": 4, "cells": 1},
 }
 PAIRS = [
     ("random_search", "genetic_cnn", {}),
@@ -37,6 +38,9 @@ PAIRS = [
     ("optuna_nsga2", "genetic_cnn", {"population_size": 4}),
     ("optuna_nsga2", "macro_re", {"population_size": 4}),
     ("optuna_nsga2", "de_sequential", {"population_size": 4}),
+    ("renas", "renas_cell", {"population": 5, "sample_size": 2, "embedding": 16, "hidden": 16}),
+    ("renas", "renas_cell", {"variant": "rl", "population": 5, "embedding": 16, "hidden": 16}),
+    ("regularized_evolution", "renas_cell", {"population": 5, "sample_size": 2}),
 ]
 
 
