@@ -4,7 +4,8 @@
    like any import; rows already there are kept), so the comparison has a benchmark to run on.
 2. The comparison (`harness/demo.toml`): five algorithms x 20 seeds x 220 evaluations in surrogate mode,
    every answer predicted by the model of that table (fitted on the first call, stored in the cache).
-3. A live part (`harness/demo_live.toml`): a few real networks trained on the CPU, flagged as live.
+3. A live part (`harness/demo_live.toml`): a few real networks trained on the CPU, flagged as live,
+   under a task of their own (so the table, and with it the comparison, is the same on every call).
 4. The report of both.
 A second `evonas demo` finds the model and the live networks in the cache and trains nothing.
 """

@@ -20,7 +20,8 @@ def test_demo_configs_are_the_documented_job():
     comparison, live = demo_configs()
     for config in (comparison, live):
         assert config.space == "genetic_cnn" and config.space_params["stages"] == [3, 4, 5]
-        assert config.task == preset("digits")
+    assert comparison.task == preset("digits")
+    assert live.task.key() != comparison.task.key()  # live results never join the surrogate's table
     assert comparison.evaluation.mode == "surrogate" and live.evaluation.mode == "live"
     assert comparison.trials >= 20 and comparison.budget.evaluations >= 200 and comparison.workers > 1
     names = {a.name for a in comparison.algorithms}
