@@ -1232,9 +1232,16 @@ def metadata_section(ctx: PageContext) -> Section:
     versions: dict[str, int] = {}
     devices: dict[str, int] = {}
     seen: set[tuple[str, int]] = set()
+    answers = {"invalid": 0, "predicted": 0, "unstored": 0, "all": 0}
     for run in runs:
         for q in run.queries:
             ev = ctx.data.evaluation(q.arch_hash, run.task_key, q.replicate)
+            answers["all"] += 1
+            if ev is None:
+                answers["unstored"] += 1
+            else:
+                answers["invalid"] += ev.status == "invalid"
+                answers["predicted"] += ev.predicted
             if ev is None or (q.arch_hash, q.replicate) in seen:
                 continue
             seen.add((q.arch_hash, q.replicate))
@@ -1281,6 +1288,17 @@ def metadata_section(ctx: PageContext) -> Section:
             f"{started[0] if started else 'n/a'} to finished {finished[-1] if finished else 'n/a'}",
         ),
         ("cache", ctx.data.cache_name),
+        (
+            "answers",
+            (
+                f"of {answers['all']} queries: invalid {answers['invalid'] / answers['all']:.1%} (builds no "
+                f"network for the task); no stored answer {answers['unstored'] / answers['all']:.1%} "
+                f"(tabular mode: not in the table, answered invalid); predicted by a surrogate "
+                f"{answers['predicted'] / answers['all']:.1%}"
+            )
+            if answers["all"]
+            else "n/a",
+        ),
     ]
     table = Table(
         stem=ctx.stem("metadata"),

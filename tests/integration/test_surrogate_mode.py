@@ -13,6 +13,7 @@ from cache import Cache
 from cache.surrogate_store import current_model
 from harness.cli import main
 from harness.errors import EvonasError
+from reports import write_report
 from reports.data import load
 from reports.data_surrogate import predicted_share
 from tests.surrogatefixtures import SPACE, TASK, synthetic_table
@@ -95,6 +96,11 @@ def test_same_seed_same_trajectory_and_nothing_stored_as_evaluations(tmp_path, t
     )
     assert all(predicted_share(r, data.evaluations) == 1.0 for r in data.runs)
     assert all(data.evaluation(q.arch_hash, r.task_key, q.replicate) for r in data.runs for q in r.queries)
+    with Cache(a, read_only=True) as cache:
+        write_report(cache, tmp_path / "report")
+    (page,) = (tmp_path / "report" / "sur").glob("*.md")
+    text = page.read_text()
+    assert "predicted by a surrogate 100.0%" in text and "Claims of the papers" in text
 
 
 def test_measured_first_on_the_table_answers_from_measurements(tmp_path, template) -> None:
