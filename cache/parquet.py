@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 FORMAT = "evonas-cache"
 FORMAT_VERSION = 2  # 1: no digests (never released); 2: sha256, rows and columns per file
+# schema versions whose exports this version reads: 2 added only tables that are not exported
+READABLE_SCHEMAS = ("1", SCHEMA_VERSION)
 REEXPORT = (
     "exports without per-file digests are not accepted (there are no users of that format yet): "
     "re-export with this version"
@@ -194,8 +196,11 @@ def read_manifest(src: Path) -> dict[str, Any]:
         raise CacheError(f"{path} is not valid JSON: {exc}") from exc
     if not isinstance(manifest, dict):
         raise CacheError(f"{path} is not an evonas manifest (not a JSON object)")
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise CacheError(f"export schema {manifest.get('schema_version')} != cache schema {SCHEMA_VERSION}")
+    if manifest.get("schema_version") not in READABLE_SCHEMAS:
+        raise CacheError(
+            f"export schema {manifest.get('schema_version')} is not one this version reads "
+            f"({', '.join(READABLE_SCHEMAS)}; cache schema {SCHEMA_VERSION})"
+        )
     tables = manifest.get("tables")
     if manifest.get("format_version") != FORMAT_VERSION or not isinstance(tables, dict):
         raise CacheError(f"export {src}: {REEXPORT}")

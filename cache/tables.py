@@ -1,6 +1,6 @@
 """What an export holds, derived from the cache's own DDL: tables, primary keys and column types.
 
-The DDL in `cache.store.SCHEMA` is the single source: an in-memory DuckDB built from it answers which
+The DDL in `cache.schema.SCHEMA` is the single source: an in-memory DuckDB built from it answers which
 columns (and DuckDB types) every table has and which columns form its primary key, so an export written by
 this version and an import checked by it agree by construction, and a table added to the schema is
 exported without touching this module.
@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import duckdb
 
-from cache.store import SCHEMA, TABLES
+from cache.schema import SCHEMA, TABLES
 
 # checkpoints belong to a run in progress on one machine; surrogate models and their answers are derived
 # from a table (refitted from it), not measurements

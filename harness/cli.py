@@ -219,6 +219,8 @@ def run_experiment(config: Any, cache: Any, resume: bool, restart: bool, progres
             f"experiment {config.name!r} already has {len(existing & wanted)} run(s) in {cache.path}: "
             "pass --resume to continue unfinished runs or --restart to run it again (evaluations stay cached)"
         )
+    if config.evaluation.table:  # tabular mode on a table directory: checked now, answers every lookup
+        cache.attach_table(config.evaluation.table)
     cache.put_experiment(config.name, config.to_json(), code_version(), hardware())
     start = time.perf_counter()
     with _executor(config.evaluation) as executor:

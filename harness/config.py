@@ -19,6 +19,7 @@ epochs = 10
 [evaluation]
 mode = "live"                 # live | tabular | surrogate
 out_of_table = "error"        # tabular: a network the table lacks is an error, or an invalid result
+# table = "benchmarks/tables/genetic_cnn-digits"  # tabular: answer from a table directory, no import
 replicates = "auto"           # shared | independent | auto: which replicate a trial's query gets
 surrogate_policy = "predicted" # surrogate mode: predicted (every query) | measured_first
 surrogate_scope = "space"     # surrogate mode: space (any network) | table (the rest is invalid)
@@ -86,9 +87,12 @@ class EvaluationSettings:
     data_root: str | None = None
     threads: int | None = None
     address: str | None = None
+    table: str | None = None  # tabular mode: a table directory (manifest + Parquet) instead of the cache's
 
     def __post_init__(self) -> None:  # settings built in Python (e.g. command-line overrides) get checked too
         cv.check_evaluation_settings(self.__dict__)
+        if self.table is not None and self.mode != "tabular":
+            raise ConfigError(f"evaluation.table is for mode 'tabular', not {self.mode!r}")
 
 
 @dataclass(frozen=True)

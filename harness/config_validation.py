@@ -417,6 +417,7 @@ def _evaluation_fields() -> dict[str, Check]:
         "data_root": text(4096),
         "threads": integer(1, MAX_PROCESSES),
         "address": text(MAX_NAME),
+        "table": text(4096),
     }
 
 

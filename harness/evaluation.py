@@ -3,7 +3,8 @@
 An Evaluator answers requests for replicate r of a genome under one task. It hashes the genome
 canonically, looks the (hash, task, replicate) up in the cache (preloaded once per task, so a warm query
 is a dictionary lookup), and on a miss either trains the network through an executor (`live` mode) or
-refuses (`tabular` mode: the table is the benchmark, a miss is an error or an invalid result by policy),
+refuses (`tabular` mode: the table is the benchmark, a miss is an error or an invalid result by policy;
+the table is the cache's evaluations, or a read-only store such as a shipped table directory),
 or asks a model fitted on the table (`surrogate` mode, `harness.surrogate_answers`: answers flagged
 `predicted`, never stored as evaluations).
 Only the driver process writes the cache: workers return results and the evaluator stores them.
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from cache.hashing import training_seed
 from cache.records import EvalRecord
 from cache.store import HOLD_INTERVAL, SLOW_RESULT, Cache, library_versions, now
+from cache.stores import EvaluationStore
 from cache.surrogate_store import ArchRow, put_architectures
 from harness.errors import CacheError, ConfigError
 from harness.executors import Executor, InlineExecutor
@@ -63,6 +65,7 @@ class Evaluator:
         max_group: int = DEFAULT_MAX_GROUP,
         surrogate_policy: str = "predicted",
         surrogate_scope: str = "space",
+        table: EvaluationStore | None = None,
     ) -> None:
         if mode not in MODES:
             raise ConfigError(f"evaluation mode {mode!r} not in {MODES}")
@@ -80,7 +83,10 @@ class Evaluator:
         self.fuse = fuse
         self.max_group = max_group
         self.versions = library_versions()
-        self._known = cache.evaluations_for_task(self.task_key)
+        table = table if table is not None else getattr(cache, "table", None)
+        if table is not None and mode != "tabular":
+            raise ConfigError(f"a table directory answers tabular mode only, not {mode!r} mode")
+        self._known = (table or cache).evaluations_for_task(self.task_key)  # table: a shipped directory
         self._archs: set[str] = {arch for arch, _ in self._known}  # stored already: no insert needed
         self.trained = 0
         self.hits = 0
