@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -71,3 +72,37 @@ def test_a_tabular_experiment_runs_on_it_without_training(imported, tmp_path, ca
     code = main(["run", str(config), "--cache", str(imported), "--no-report", "-q"])
     assert code == 0
     assert "0 networks trained" in capsys.readouterr().out
+
+
+def test_tabular_mode_runs_on_the_table_directory_without_importing_it(imported, tmp_path):
+    """`table = <directory>`: the same trajectories as on the imported table, no evaluation copied."""
+    text = textwrap.dedent(CONFIG).replace('name = "on-the-table"', 'name = "on-the-directory"')
+    plain, direct = tmp_path / "plain.toml", tmp_path / "direct.toml"
+    plain.write_text(text)
+    direct.write_text(
+        text.replace('out_of_table = "invalid"', f'out_of_table = "invalid"\ntable = "{TABLE}"')
+    )
+    copied, fresh = tmp_path / "imported.duckdb", tmp_path / "fresh.duckdb"
+    shutil.copy(imported, copied)
+    assert main(["run", str(plain), "--cache", str(copied), "--no-report", "-q"]) == 0
+    assert main(["run", str(direct), "--cache", str(fresh), "--no-report", "-q"]) == 0
+    columns = "run_id, step, arch_hash, replicate, fitness, cached, sim_seconds, generation, encoding"
+    rows = []
+    for path in (copied, fresh):
+        with Cache(path, read_only=True) as cache:
+            rows.append(
+                cache.execute(
+                    f"SELECT {columns} FROM trajectories WHERE run_id LIKE 'on-the-directory/%' ORDER BY ALL"
+                ).fetchall()
+            )
+            if path == fresh:
+                assert cache.execute("SELECT count(*) FROM evaluations").fetchone()[0] == 0
+    assert len(rows[0]) == 4 * 30 and rows[0] == rows[1]
+
+
+def test_a_table_directory_is_for_tabular_mode_only(tmp_path, capsys):
+    config = tmp_path / "live.toml"
+    text = textwrap.dedent(CONFIG).replace('mode = "tabular"', 'mode = "live"')
+    config.write_text(text.replace('out_of_table = "invalid"', f'table = "{TABLE}"'))
+    assert main(["run", str(config), "--cache", str(tmp_path / "c.duckdb"), "--no-report", "-q"]) == 2
+    assert "evaluation.table is for mode 'tabular', not 'live'" in capsys.readouterr().err
