@@ -13,8 +13,10 @@ from cache import Cache, EvalRecord, export_parquet, training_seed
 from cache.stores import EvaluationStore, MemoryEvaluationStore
 from cache.table_store import ParquetTableStore
 from harness.errors import CacheError
+from harness.evaluation import Evaluator, Request
 from harness.spaces import get_space
 from harness.tasks import preset
+from tests.fakes import FakeExecutor
 
 SPACE = get_space("genetic_cnn")
 TASK = preset("digits_quick")
@@ -228,3 +230,20 @@ def test_a_table_directory_is_checked_on_open(tmp_path):
     assert "\n" not in str(info.value)
     with pytest.raises(CacheError, match="not an evonas export"):
         ParquetTableStore(tmp_path / "nowhere")
+
+
+# --- the protocol is what the evaluator needs ---
+def test_the_evaluator_trains_into_an_in_memory_store_and_tabular_mode_reads_a_store(tmp_path):
+    memory = MemoryEvaluationStore()
+    executor = FakeExecutor()
+    live = Evaluator(memory, SPACE, TASK, executor=executor)  # type: ignore[arg-type]
+    chain = SPACE.named("chain")
+    rec = live.evaluate([Request(chain), Request(chain)])[0]
+    assert len(executor.jobs) == 1 and same(memory.get_evaluation(rec.arch_hash, KEY, 0), rec)
+    assert memory.architecture(rec.arch_hash)["params"] == rec.params
+    with Cache(tmp_path / "runs.duckdb") as cache:
+        tabular = Evaluator(cache, SPACE, TASK, mode="tabular", table=memory)
+        assert tabular.evaluate([Request(chain)])[0] == rec
+        assert cache.get_evaluation(rec.arch_hash, KEY, 0) is None  # read from the table, not copied
+        with pytest.raises(CacheError, match="not in the table"):
+            tabular.evaluate([Request(chain, replicate=1)])
