@@ -15,7 +15,7 @@ from reports import figures, stats
 from reports.document import Dataset, Section, Table, Text, pval
 
 if TYPE_CHECKING:
-    from reports.views import PageContext
+    from reports.views.context import PageContext
 
 __all__ = ["ALPHA", "BOOTSTRAP", "SEED", "VERDICT_TEXT", "dominance_section", "page_matrix"]
 
