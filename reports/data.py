@@ -215,13 +215,80 @@ def _budget(text: str | None) -> tuple[int | None, float | None]:
     )
 
 
+EXPERIMENT_COLUMNS = ["experiment", "config", "code_version", "hardware", "updated_at"]
+RUN_COLUMNS = [
+    "run_id",
+    "experiment",
+    "algorithm",
+    "algorithm_name",
+    "params",
+    "space",
+    "space_params",
+    "task_key",
+    "trial",
+    "seed",
+    "budget",
+    "status",
+    "objective",
+    "workers",
+    "started_at",
+    "finished_at",
+]
+TRAJECTORY_COLUMNS = [
+    "run_id",
+    "step",
+    "arch_hash",
+    "replicate",
+    "fitness",
+    "cached",
+    "sim_seconds",
+    "generation",
+    "encoding",
+]
+EVALUATION_COLUMNS = [
+    "arch_hash",
+    "task_key",
+    "replicate",
+    "status",
+    "error",
+    "val_acc",
+    "test_acc",
+    "train_seconds",
+    "params",
+    "device",
+    "versions",
+    "predicted",
+]
+ARCHITECTURE_COLUMNS = ["arch_hash", "space", "encoding", "params", "flops", "summary"]
+
+
 def load(cache: Cache, experiments: Sequence[str] | None = None) -> CacheData:
     """Read the experiments (all when None), their runs and everything those runs touch."""
+    exps = _experiments(cache, experiments)
+    names = [e.name for e in exps]
+    runs = _runs(cache, names)
+    task_keys = sorted({r.task_key for r in runs})
+    evaluations = _evaluations(cache, task_keys)
+    architectures = _architectures(cache, task_keys, names)
+    tasks = _tasks(cache, task_keys)
+    from reports.data_surrogate import surrogate_view  # it builds this module's records
+
+    runs, evaluations, tasks = surrogate_view(cache, runs, evaluations, tasks)
+    return CacheData(
+        cache_name=cache.path.name,
+        experiments=tuple(exps),
+        runs=tuple(runs),
+        evaluations=evaluations,
+        architectures=architectures,
+        tasks=tasks,
+    )
+
+
+def _experiments(cache: Cache, experiments: Sequence[str] | None) -> list[Experiment]:
+    """The experiments to report (all with runs when None), sorted; one clear error for an unknown name."""
     known_runs = [r[0] for r in cache.execute("SELECT DISTINCT experiment FROM runs ORDER BY 1").fetchall()]
     exp_rows = cache.execute(
-        "SELECT "
-        f"{_select(cache, 'experiments', ['experiment', 'config', 'code_version', 'hardware', 'updated_at'])}"
-        " FROM experiments ORDER BY experiment"
+        f"SELECT {_select(cache, 'experiments', EXPERIMENT_COLUMNS)} FROM experiments ORDER BY experiment"
     ).fetchall()
     recorded = {row[0]: row for row in exp_rows}
     names = sorted(set(known_runs) | set(recorded))
@@ -249,44 +316,14 @@ def load(cache: Cache, experiments: Sequence[str] | None = None) -> CacheData:
                 updated_at=_iso(row[4]) if row else None,
             )
         )
+    return exps
 
-    run_cols = [
-        "run_id",
-        "experiment",
-        "algorithm",
-        "algorithm_name",
-        "params",
-        "space",
-        "space_params",
-        "task_key",
-        "trial",
-        "seed",
-        "budget",
-        "status",
-        "objective",
-        "workers",
-        "started_at",
-        "finished_at",
-    ]
+
+def _queries(cache: Cache, names: Sequence[str]) -> dict[str, list[Query]]:
+    """The trajectory of every run of the experiments `names`, by run id, in step order."""
     placeholders, params = _in_list(names)
-    run_rows = cache.execute(
-        f"SELECT {_select(cache, 'runs', run_cols)} FROM runs WHERE experiment IN {placeholders} "
-        "ORDER BY experiment, algorithm, trial, run_id",
-        params,
-    ).fetchall()
-    traj_cols = [
-        "run_id",
-        "step",
-        "arch_hash",
-        "replicate",
-        "fitness",
-        "cached",
-        "sim_seconds",
-        "generation",
-        "encoding",
-    ]
     traj_rows = cache.execute(
-        f"SELECT {_select(cache, 'trajectories', traj_cols)} FROM trajectories WHERE run_id IN "
+        f"SELECT {_select(cache, 'trajectories', TRAJECTORY_COLUMNS)} FROM trajectories WHERE run_id IN "
         f"(SELECT run_id FROM runs WHERE experiment IN {placeholders}) ORDER BY run_id, step",
         params,
     ).fetchall()
@@ -304,52 +341,51 @@ def load(cache: Cache, experiments: Sequence[str] | None = None) -> CacheData:
                 encoding=row[8],
             )
         )
-    runs = []
-    for row in run_rows:
-        values = dict(zip(run_cols, row, strict=True))
-        evaluations_budget, seconds_budget = _budget(values["budget"])
-        runs.append(
-            Run(
-                run_id=values["run_id"],
-                experiment=values["experiment"],
-                label=values["algorithm"],
-                algorithm=values["algorithm_name"] or values["algorithm"],
-                params=_json(values["params"], {}),
-                space=values["space"],
-                space_params=_json(values["space_params"], {}),
-                task_key=values["task_key"],
-                trial=int(values["trial"]),
-                seed=int(values["seed"]),
-                budget_evaluations=evaluations_budget,
-                budget_seconds=seconds_budget,
-                status=values["status"] or "unknown",
-                objective=values["objective"] or "val_acc",
-                workers=int(values["workers"] or 1),
-                started_at=_iso(values["started_at"]),
-                finished_at=_iso(values["finished_at"]),
-                queries=tuple(queries.get(values["run_id"], ())),
-            )
-        )
+    return queries
 
-    task_keys = sorted({r.task_key for r in runs})
+
+def _runs(cache: Cache, names: Sequence[str]) -> list[Run]:
+    """The runs of the experiments `names`, with their trajectories."""
+    placeholders, params = _in_list(names)
+    run_rows = cache.execute(
+        f"SELECT {_select(cache, 'runs', RUN_COLUMNS)} FROM runs WHERE experiment IN {placeholders} "
+        "ORDER BY experiment, algorithm, trial, run_id",
+        params,
+    ).fetchall()
+    queries = _queries(cache, names)
+    return [_run(dict(zip(RUN_COLUMNS, row, strict=True)), queries) for row in run_rows]
+
+
+def _run(values: Mapping[str, Any], queries: Mapping[str, list[Query]]) -> Run:
+    evaluations_budget, seconds_budget = _budget(values["budget"])
+    return Run(
+        run_id=values["run_id"],
+        experiment=values["experiment"],
+        label=values["algorithm"],
+        algorithm=values["algorithm_name"] or values["algorithm"],
+        params=_json(values["params"], {}),
+        space=values["space"],
+        space_params=_json(values["space_params"], {}),
+        task_key=values["task_key"],
+        trial=int(values["trial"]),
+        seed=int(values["seed"]),
+        budget_evaluations=evaluations_budget,
+        budget_seconds=seconds_budget,
+        status=values["status"] or "unknown",
+        objective=values["objective"] or "val_acc",
+        workers=int(values["workers"] or 1),
+        started_at=_iso(values["started_at"]),
+        finished_at=_iso(values["finished_at"]),
+        queries=tuple(queries.get(values["run_id"], ())),
+    )
+
+
+def _evaluations(cache: Cache, task_keys: Sequence[str]) -> dict[tuple[str, str, int], Evaluation]:
+    """Every stored evaluation on the tasks `task_keys`, by (arch hash, task key, replicate)."""
     tk_placeholders, tk_params = _in_list(task_keys)
-    eval_cols = [
-        "arch_hash",
-        "task_key",
-        "replicate",
-        "status",
-        "error",
-        "val_acc",
-        "test_acc",
-        "train_seconds",
-        "params",
-        "device",
-        "versions",
-        "predicted",
-    ]
     evaluations = {}
     for row in cache.execute(
-        f"SELECT {_select(cache, 'evaluations', eval_cols)} FROM evaluations WHERE task_key IN "
+        f"SELECT {_select(cache, 'evaluations', EVALUATION_COLUMNS)} FROM evaluations WHERE task_key IN "
         f"{tk_placeholders} "
         "ORDER BY task_key, arch_hash, replicate",
         tk_params,
@@ -369,10 +405,17 @@ def load(cache: Cache, experiments: Sequence[str] | None = None) -> CacheData:
             predicted=bool(row[11]),
         )
         evaluations[(ev.arch_hash, ev.task_key, ev.replicate)] = ev
-    arch_cols = ["arch_hash", "space", "encoding", "params", "flops", "summary"]
+    return evaluations
+
+
+def _architectures(cache: Cache, task_keys: Sequence[str], names: Sequence[str]) -> dict[str, Architecture]:
+    """The architectures evaluated on `task_keys` or queried by a run of the experiments `names`."""
+    tk_placeholders, tk_params = _in_list(task_keys)
+    placeholders, params = _in_list(names)
     architectures = {}
     for row in cache.execute(
-        f"SELECT {_select(cache, 'architectures', arch_cols)} FROM architectures WHERE arch_hash IN "
+        f"SELECT {_select(cache, 'architectures', ARCHITECTURE_COLUMNS)} FROM architectures "
+        "WHERE arch_hash IN "
         f"(SELECT DISTINCT arch_hash FROM evaluations WHERE task_key IN {tk_placeholders} UNION "
         "SELECT DISTINCT arch_hash FROM trajectories WHERE run_id IN "
         f"(SELECT run_id FROM runs WHERE experiment IN {placeholders})) ORDER BY arch_hash",
@@ -386,6 +429,12 @@ def load(cache: Cache, experiments: Sequence[str] | None = None) -> CacheData:
             flops=None if row[4] is None else int(row[4]),
             summary={str(k): float(v) for k, v in _json(row[5], {}).items()},
         )
+    return architectures
+
+
+def _tasks(cache: Cache, task_keys: Sequence[str]) -> dict[str, TaskInfo]:
+    """The tasks `task_keys` (one missing from the tasks table is named by its key, with a warning)."""
+    tk_placeholders, tk_params = _in_list(task_keys)
     tasks = {}
     for row in cache.execute(
         f"SELECT {_select(cache, 'tasks', ['task_key', 'name', 'spec', 'dataset'])} FROM tasks "
@@ -399,17 +448,7 @@ def load(cache: Cache, experiments: Sequence[str] | None = None) -> CacheData:
         if key not in tasks:
             log.warning("task %s of some runs is not in the tasks table", key)
             tasks[key] = TaskInfo(task_key=key, name=key, spec={}, dataset="")
-    from reports.data_surrogate import surrogate_view  # it builds this module's records
-
-    runs, evaluations, tasks = surrogate_view(cache, runs, evaluations, tasks)
-    return CacheData(
-        cache_name=cache.path.name,
-        experiments=tuple(exps),
-        runs=tuple(runs),
-        evaluations=evaluations,
-        architectures=architectures,
-        tasks=tasks,
-    )
+    return tasks
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")

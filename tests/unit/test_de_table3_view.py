@@ -11,6 +11,7 @@ from reports import analysis as an
 from reports import paper_numbers, views
 from reports.data import blocks, load
 from reports.document import Table
+from reports.papers import de_nas
 from tests.reportfixtures import AlgoSpec, ExperimentSpec, write_experiment
 
 
@@ -38,7 +39,7 @@ def test_table3_takes_entries_0_and_7_of_the_final_population(tmp_path: Path) ->
     run = results["differential_evolution"][0].run
     generation, population = an.de_final_population(data, run)
     assert generation == 1 and len(population) == 8
-    out = views.pareto_section(ctx)
+    out = de_nas.pareto_section(ctx)
     (table3,) = [b for b in out if isinstance(b, Table) and b.stem.endswith("de-table3")]
     ours = {row[0]: row for row in table3.rows if str(row[0]).startswith("ours")}
     model1 = next(r for name, r in ours.items() if "Model 1: best score" in name)

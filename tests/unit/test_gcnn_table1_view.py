@@ -13,6 +13,7 @@ from reports import analysis as an
 from reports import paper_numbers, views
 from reports.data import blocks, load
 from reports.document import Table, Text
+from reports.papers import genetic_cnn
 from tests.reportfixtures import ManualQuery, put_manual_experiment, write_manual_run
 
 A = "0-00 0-00-000 0-00-000-0000"
@@ -72,7 +73,7 @@ def test_paper_preset_view_labels_fitness_test_and_paper_columns(tmp_path: Path)
     assumptions (batch, momentum, weight decay, normalisation are not in the paper)."""
     ctx = _page(tmp_path, "cifar10_gcnn_paper")
     assert ctx.objective == "val_acc"
-    blocks_out = views.genetic_section(ctx)
+    blocks_out = genetic_cnn.build(ctx)
     (table,) = [b for b in blocks_out if isinstance(b, Table) and "table1" in b.stem]
     assert table.columns[1] == "fitness (validation) Max"
     assert "test Max (same individuals)" in table.columns
@@ -94,7 +95,7 @@ def test_a_test_selecting_task_says_so_and_drops_the_duplicate_columns(tmp_path:
     """With test accuracy as the fitness (not the paper's protocol) the view says the GA selected on test."""
     ctx = _page(tmp_path, "cifar10_gcnn_paper")
     ctx = views.PageContext(ctx.data, ctx.block, ctx.results, ctx.colors, "test_acc", ctx.setting)
-    (table,) = [b for b in views.genetic_section(ctx) if isinstance(b, Table) and "table1" in b.stem]
+    (table,) = [b for b in genetic_cnn.build(ctx) if isinstance(b, Table) and "table1" in b.stem]
     assert table.columns[1] == "fitness (test) Max"
     assert not any(c.startswith("test ") for c in table.columns)
     assert "selects on the test set" in (table.caption or "")

@@ -6,7 +6,7 @@ The comparisons are computed once per page (:func:`page_matrix`) and shared with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,7 +15,7 @@ from reports import figures, stats
 from reports.document import Dataset, Section, Table, Text, pval
 
 if TYPE_CHECKING:
-    from reports.views import PageContext
+    from reports.views.context import PageContext
 
 __all__ = ["ALPHA", "BOOTSTRAP", "SEED", "VERDICT_TEXT", "dominance_section", "page_matrix"]
 
@@ -53,6 +53,21 @@ def dominance_section(
             (Text(("A dominance matrix needs at least two algorithms with results.",), kind="note"),),
         )
     names = [label for label in ctx.labels if label in samples]
+    data = _data(matrix, names)
+    table = _table(ctx, matrix, names, data)
+    fig = figures.heatmap_figure(
+        ctx.stem("dominance-heatmap"),
+        "Dominance matrix",
+        "Cell (row, column): verdict of row vs column, A12 of row over column (color, blue = row better) "
+        "and eps_min of row over column.",
+        data,
+        names,
+    )
+    return Section("dominance", "Dominance matrix", (_intro(matrix), table, fig))
+
+
+def _data(matrix: stats.PairwiseMatrix, names: Sequence[str]) -> Dataset:
+    """The CSV: every ordered pair (row, column) with its verdict, p-values and effect sizes."""
     ordered_rows = []
     for r in names:
         for c in names:
@@ -77,7 +92,7 @@ def dominance_section(
                     comp.p_adjustment,
                 )
             )
-    data = Dataset(
+    return Dataset(
         (
             "row",
             "col",
@@ -96,6 +111,10 @@ def dominance_section(
         ),
         tuple(ordered_rows),
     )
+
+
+def _table(ctx: PageContext, matrix: stats.PairwiseMatrix, names: Sequence[str], data: Dataset) -> Table:
+    """One row per unordered pair, A vs B."""
     table_rows = []
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
@@ -115,35 +134,7 @@ def dominance_section(
                     "; ".join(comp.notes),
                 )
             )
-    m_aso = matrix.aso_comparisons
-    aso_level = (
-        f"eps_min is Bonferroni-corrected across the {m_aso} pairs of this page: an upper bound at "
-        f"confidence 1 - {ALPHA}/{m_aso} = {matrix.aso_confidence:.4g} (deep-significance's num_comparisons, "
-        "as documented). "
-        if m_aso > 1
-        else f"eps_min: an upper bound at confidence {matrix.aso_confidence:g}, not corrected across pairs"
-        + (" (a single pair). " if len(matrix.names) == 2 else ". ")
-    )
-    intro = Text(
-        (
-            "Samples: the final incumbent's test accuracy of each run (one per seed); higher is better. "
-            f"Tests, one-sided, alpha = {ALPHA}: Mann-Whitney U (tie-aware) and two-sample "
-            "Kolmogorov-Smirnov "
-            f"in both directions, Holm-adjusted over the family of all {matrix.family_size} one-sided "
-            "p-values of "
-            "this page. A dominates B (first-order stochastic dominance) only when KS and Mann-Whitney both "
-            "say A better, neither says B better, and the ECDFs do not cross beyond sampling noise (both KS "
-            "directions significant = 'crossing'). The correction applies to the tests that support a claim; "
-            "the reverse tests and the crossing check use the raw p-values, so it cannot turn a crossing "
-            "into dominance.",
-            f"Effect sizes: Vargha-Delaney A12 (P(A > B) + P(A = B)/2) and Cliff's delta; Almost Stochastic "
-            f"Order eps_min (del Barrio et al., seeded bootstrap of {BOOTSTRAP}, as in deep-significance): "
-            f"A is almost stochastically better than B when eps_min(A over B) < tau = {stats.ASO_TAU}. "
-            + aso_level
-            + f"Integration grid: {stats.aso_grid_text()}.",
-        )
-    )
-    table = Table(
+    return Table(
         stem=ctx.stem("dominance"),
         title="Pairwise comparisons (p-values after Holm)",
         columns=(
@@ -163,12 +154,35 @@ def dominance_section(
         data=data,
         wrap=True,  # the notes column: long caveats wrap instead of widening the table
     )
-    fig = figures.heatmap_figure(
-        ctx.stem("dominance-heatmap"),
-        "Dominance matrix",
-        "Cell (row, column): verdict of row vs column, A12 of row over column (color, blue = row better) "
-        "and eps_min of row over column.",
-        data,
-        names,
+
+
+def _intro(matrix: stats.PairwiseMatrix) -> Text:
+    """The tests, their correction and the effect sizes, in words."""
+    m_aso = matrix.aso_comparisons
+    aso_level = (
+        f"eps_min is Bonferroni-corrected across the {m_aso} pairs of this page: an upper bound at "
+        f"confidence 1 - {ALPHA}/{m_aso} = {matrix.aso_confidence:.4g} (deep-significance's num_comparisons, "
+        "as documented). "
+        if m_aso > 1
+        else f"eps_min: an upper bound at confidence {matrix.aso_confidence:g}, not corrected across pairs"
+        + (" (a single pair). " if len(matrix.names) == 2 else ". ")
     )
-    return Section("dominance", "Dominance matrix", (intro, table, fig))
+    return Text(
+        (
+            "Samples: the final incumbent's test accuracy of each run (one per seed); higher is better. "
+            f"Tests, one-sided, alpha = {ALPHA}: Mann-Whitney U (tie-aware) and two-sample "
+            "Kolmogorov-Smirnov "
+            f"in both directions, Holm-adjusted over the family of all {matrix.family_size} one-sided "
+            "p-values of "
+            "this page. A dominates B (first-order stochastic dominance) only when KS and Mann-Whitney both "
+            "say A better, neither says B better, and the ECDFs do not cross beyond sampling noise (both KS "
+            "directions significant = 'crossing'). The correction applies to the tests that support a claim; "
+            "the reverse tests and the crossing check use the raw p-values, so it cannot turn a crossing "
+            "into dominance.",
+            f"Effect sizes: Vargha-Delaney A12 (P(A > B) + P(A = B)/2) and Cliff's delta; Almost Stochastic "
+            f"Order eps_min (del Barrio et al., seeded bootstrap of {BOOTSTRAP}, as in deep-significance): "
+            f"A is almost stochastically better than B when eps_min(A over B) < tau = {stats.ASO_TAU}. "
+            + aso_level
+            + f"Integration grid: {stats.aso_grid_text()}.",
+        )
+    )
