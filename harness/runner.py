@@ -7,12 +7,19 @@ at `now + recorded train seconds`, cached or not, so every algorithm pays the sa
 same network whatever the cache held. Results are told in simulated completion order; the trajectory row
 of a query is written when its result arrives.
 
-Runs progress together in rounds: each round gathers the next requests of every active run, trains the
-misses in one batch on the executor (parallel across runs, deduplicated), and hands the results back.
-Every trained network is stored as soon as it finishes. At the end of a round that trained something (and
-every few seconds otherwise) all runs' new trajectory rows and checkpoints (algorithm state_dict, clock,
-queue) are committed in one transaction, so a killed process resumes from the last round boundary: what
-was stored is reused, nothing stored is trained again, and the trajectories equal an uninterrupted run's.
+Runs share one executor through the asynchronous scheduler (`harness.scheduler`): each run hands out a
+batch of requests, is answered as soon as its networks are stored (a network several runs ask for trains
+once), and moves on without waiting for the other runs. A generational algorithm hands out the rest of its
+generation at once: it trains in parallel and is then placed on the run's W-worker timeline exactly where
+asking one free worker at a time would put it. A query's `cached` flag is false exactly at the run's first
+query of an evaluation that was not stored when this attempt of the run started (`RunDriver.started_at`),
+whichever run trained it, so trajectories do not depend on the executor or on timing.
+
+Every trained network is stored as soon as it finishes. Each run commits its new trajectory rows and its
+checkpoint (algorithm state_dict, clock, queue) in one transaction after a batch that waited on trainings,
+when it finishes, and every few seconds otherwise, so a killed process resumes each run from its last
+commit: what was stored is reused, nothing stored is trained again, and the trajectories equal an
+uninterrupted run's.
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ records; the scheduler answers each batch as soon as it can, independently of th
   by several runs (or twice by one) is trained once: a later request waits on the training already queued or
   running, whoever asked first;
 - misses wait in a queue until an executor slot is free; the misses queued at that moment are grouped
-  (`Evaluator.plan`, fused groups of `harness.fused`) and each group is one executor job, so every slot is
-  busy while any run has a network to train (a stored result depends only on (task, arch, replicate), never
-  on the group it trained in);
+  (`Evaluator.plan`, fused groups of `harness.fused`, at least one per slot where there are enough) and the
+  free slots take the first groups, one executor job each (the rest are grouped again with what arrives
+  next), so every slot is busy while any run has a network to train (a stored result depends only on
+  (task, arch, replicate), never on the group it trained in);
 - every finished job is stored at once; each run whose batch is then complete gets its records and moves
   on, without waiting for other runs' trainings.
 
@@ -193,7 +194,7 @@ class Scheduler:
             evaluator = self._flights[next(iter(self._queue))].evaluator
             keys = [k for k in self._queue if self._flights[k].evaluator is evaluator]
             jobs = [evaluator.job((k[1], k[2]), self._flights[k].request) for k in keys]
-            for group, unit in evaluator.plan(jobs, min_groups=free)[:free]:
+            for group, unit in evaluator.plan(jobs, min_groups=self.slots)[:free]:
                 members = tuple(keys[i] for i in group.indices)
                 ticket = self.executor.submit(unit)
                 self._units[ticket] = _Unit(
