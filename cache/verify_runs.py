@@ -4,8 +4,10 @@ What the runner (`harness.runner`) records for step s of a run:
 
 - `fitness` is the stored evaluation's metric under the run's objective (`EvalRecord.metric`: 0 for an
   invalid or failed evaluation), the evaluation being (arch_hash, the run's task, replicate);
-- `cached` is false exactly at the first query of an evaluation that this run trained (the evaluation's
-  `run_id` is the run id, or the run's attempt `run_id@started_at`), true otherwise;
+- `cached` is false exactly at the first query of an evaluation that was not stored when the run's attempt
+  started: one this run trained (the evaluation's `run_id` is the run id, or the run's attempt
+  `run_id@started_at`) or one stored after `started_at` (`created_at` later), whichever run trained it; true
+  otherwise;
 - `sim_seconds` never decreases; with one simulated worker it is the sum of the train seconds of the
   evaluations queried so far; `wall_seconds` never decreases;
 - `encoding` (the genome as proposed) hashes to `arch_hash` in the run's space;
@@ -101,6 +103,16 @@ class _Run:
         attempt = f"{self.run_id}@{self.started_at.isoformat()}" if self.started_at is not None else None
         return evaluation_run is not None and evaluation_run in (self.run_id, attempt)
 
+    def new_to_run(self, record: EvalRecord) -> bool:
+        """Not stored when the run's attempt started: trained by it, or stored later by any run."""
+        if self.trained_here(record.run_id):
+            return True
+        return (
+            self.started_at is not None
+            and record.created_at is not None
+            and record.created_at > self.started_at
+        )
+
     def problems(self, hashes: _Hashes) -> list[str]:
         out: list[str] = []
         seen: set[tuple[str, int]] = set()
@@ -115,7 +127,7 @@ class _Run:
                 )
             key = (row.arch_hash, row.replicate)
             repeated = key in seen
-            should_be_cached = repeated or not self.trained_here(record.run_id)
+            should_be_cached = repeated or not self.new_to_run(record)
             seen.add(key)
             if row.cached is not should_be_cached:
                 out.append(f"{where}: cached is {row.cached}, but {_why(should_be_cached, repeated)}")
@@ -146,8 +158,13 @@ class _Run:
 
 def _why(should_be_cached: bool, repeated: bool) -> str:
     if not should_be_cached:
-        return "this run trained the evaluation and this is its first query"
-    return "the evaluation was queried before in this run" if repeated else "another run trained it"
+        return (
+            "this run trained the evaluation, or it was stored after the run started, and this is its "
+            "first query"
+        )
+    if repeated:
+        return "the evaluation was queried before in this run"
+    return "it was stored before the run started, by another run"
 
 
 class _Hashes:
@@ -182,7 +199,7 @@ class _Hashes:
 _ROW_SQL = (
     "SELECT t.run_id, r.objective, r.workers, r.space, r.space_params, r.started_at, "
     "t.step, t.arch_hash, t.replicate, t.fitness, t.cached, t.sim_seconds, t.wall_seconds, t.encoding, "
-    "e.status, e.val_acc, e.test_acc, e.train_seconds, e.run_id "
+    "e.status, e.val_acc, e.test_acc, e.train_seconds, e.run_id, e.created_at "
     "FROM trajectories t JOIN runs r USING (run_id) JOIN evaluations e "
     "ON e.arch_hash = t.arch_hash AND e.task_key = r.task_key AND e.replicate = t.replicate "
     "ORDER BY t.run_id, t.step"
@@ -216,7 +233,7 @@ def _make_run(rows: list[tuple[Any, ...]]) -> _Run:
 
 def _row(r: tuple[Any, ...]) -> _Row:
     step, arch, replicate, fitness, cached, sim, wall, encoding = r[6:14]
-    status, val_acc, test_acc, train_seconds, trained_by = r[14:]
+    status, val_acc, test_acc, train_seconds, trained_by, created_at = r[14:]
     record = EvalRecord(
         arch_hash=arch,
         task_key="",
@@ -227,5 +244,6 @@ def _row(r: tuple[Any, ...]) -> _Row:
         test_acc=test_acc,
         train_seconds=train_seconds or 0.0,
         run_id=trained_by,
+        created_at=created_at,
     )
     return _Row(step, arch, replicate, fitness, cached, sim, wall, encoding, record)

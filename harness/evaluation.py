@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -122,25 +122,82 @@ class Evaluator:
         self, requests: Sequence[Request], on_stored: Callable[[EvalRecord], None] | None = None
     ) -> list[EvalRecord]:
         """One record per request, in order. Misses are trained together (deduplicated) and stored."""
+        hashes, missing = self.answer(requests)
+        if missing:
+            self._train(missing, on_stored)
+        return self.records(requests, hashes)
+
+    def answer(
+        self, requests: Sequence[Request], in_flight: Container[tuple[str, int]] = ()
+    ) -> tuple[list[str], dict[tuple[str, int], Request]]:
+        """Hash every request and answer what can be answered now: stored evaluations, the table
+        (tabular mode), the surrogate. Returns the hashes and, in live mode, the (hash, replicate) keys that
+        must be trained, deduplicated, without those in `in_flight` (already training for someone else),
+        each with the first request that asked for it. A request answered later (in flight) counts as a hit.
+        """
         hashes = [self.arch_hash(r.genome) for r in requests]
         missing: dict[tuple[str, int], Request] = {}
         for request, arch in zip(requests, hashes, strict=True):
             self._register(arch, request.genome)
             key = (arch, request.replicate)
-            if key not in self._known and key not in missing:
+            if key not in self._known and key not in missing and key not in in_flight:
                 missing[key] = request
         self.hits += len(requests) - len(missing)
         if missing:
             if self.mode == "tabular":
                 self._out_of_table(missing)
                 self.absent += len(missing)
+                missing = {}
             elif self.surrogate is not None:
                 for record in self.surrogate.answer(missing):
                     self._known[(record.arch_hash, record.replicate)] = record
                 self.predicted += len(missing)
-            else:
-                self._train(missing, on_stored)
+                missing = {}
+        return hashes, missing
+
+    def records(self, requests: Sequence[Request], hashes: Sequence[str]) -> list[EvalRecord]:
+        """The known record of every request (each must be answered by now), in order."""
         return [self._known[(arch, r.replicate)] for r, arch in zip(requests, hashes, strict=True)]
+
+    def job(self, key: tuple[str, int], request: Request) -> TrainingJob:
+        """The training of replicate key[1] of the network key[0] (its seed depends on nothing else)."""
+        return TrainingJob(
+            space_name=self.space.name,
+            space_params=freeze_params(self.space.params),
+            encoding=self.space.encode(request.genome),
+            task=self.task,
+            seed=training_seed(self.task_key, key[0], key[1]),
+            device=self.device,
+            data_root=self.data_root,
+        )
+
+    def plan(self, jobs: Sequence[TrainingJob], min_groups: int = 1) -> list[tuple[JobGroup, Any]]:
+        """Executor units for `jobs`: fused groups where the trainer fuses (bitwise equal to single trainings
+        on a CPU; at least `min_groups` of them where there are enough jobs), else singles."""
+        if not self.fuse:
+            groups = [JobGroup((i,), fused=False) for i in range(len(jobs))]
+        else:
+            planned = plan_groups(jobs, max_group=self.max_group, min_groups=max(1, min_groups))
+            groups = [g if len(g.indices) > 1 else JobGroup(g.indices, fused=False) for g in planned]
+        return [
+            (g, GroupJob(tuple(jobs[i] for i in g.indices)) if g.fused else jobs[g.indices[0]])
+            for g in groups
+        ]
+
+    def store_results(
+        self,
+        keys: Sequence[tuple[str, int]],
+        jobs: Sequence[TrainingJob],
+        results: Sequence[TrainingResult],
+        run_ids: Sequence[str | None],
+    ) -> list[EvalRecord]:
+        """Store the results of one executor job (a fused group's in one transaction); their records."""
+        records = [
+            self._record(key, job.seed, result, run_id)
+            for key, job, result, run_id in zip(keys, jobs, results, run_ids, strict=True)
+        ]
+        self._store(records)
+        return records
 
     def flush(self) -> None:
         """Write what is buffered (architectures met in tabular/surrogate mode, surrogate answers) inside the
@@ -201,45 +258,25 @@ class Evaluator:
         self, missing: dict[tuple[str, int], Request], on_stored: Callable[[EvalRecord], None] | None
     ) -> None:
         keys = list(missing)
-        jobs = [
-            TrainingJob(
-                space_name=self.space.name,
-                space_params=freeze_params(self.space.params),
-                encoding=self.space.encode(missing[k].genome),
-                task=self.task,
-                seed=training_seed(self.task_key, k[0], k[1]),
-                device=self.device,
-                data_root=self.data_root,
-            )
-            for k in keys
-        ]
+        jobs = [self.job(k, missing[k]) for k in keys]
         self.cache.idle()  # readers may use the file while the networks train
-        groups = self._plan(jobs)
-        units = [
-            GroupJob(tuple(jobs[i] for i in g.indices)) if g.fused else jobs[g.indices[0]] for g in groups
-        ]
+        units = self.plan(jobs, min_groups=self.executor.slots)
         previous = time.perf_counter()
-        for unit, result in self.executor.run(units):
+        for unit, result in self.executor.run([u for _, u in units]):
             arrived = time.perf_counter()
             slow, previous = arrived - previous > SLOW_RESULT, arrived
-            indices = groups[unit].indices
-            results = result if groups[unit].fused else [result]
-            records = [
-                self._record(keys[i], jobs[i].seed, r, missing[keys[i]].run_id)
-                for i, r in zip(indices, results, strict=True)
-            ]
-            self._store(records)
+            group = units[unit][0]
+            results = result if group.fused else [result]
+            records = self.store_results(
+                [keys[i] for i in group.indices],
+                [jobs[i] for i in group.indices],
+                results,
+                [missing[keys[i]].run_id for i in group.indices],
+            )
             self.cache.idle(0.0 if slow else HOLD_INTERVAL)  # the next result is likely as far off
             if on_stored is not None:
                 for record in records:
                     on_stored(record)
-
-    def _plan(self, jobs: Sequence[TrainingJob]) -> list[JobGroup]:
-        """Fused groups where the trainer fuses (bitwise equal to single trainings on a CPU), else singles."""
-        if not self.fuse:
-            return [JobGroup((i,), fused=False) for i in range(len(jobs))]
-        groups = plan_groups(jobs, max_group=self.max_group, min_groups=max(1, self.executor.slots))
-        return [g if len(g.indices) > 1 else JobGroup(g.indices, fused=False) for g in groups]
 
     def _record(
         self, key: tuple[str, int], seed: int, result: TrainingResult, run_id: str | None

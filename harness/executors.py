@@ -1,9 +1,15 @@
 """Where trainings run: inline, a local process pool (K slots per visible GPU, or one per CPU core), or Ray.
 
-Executors take picklable jobs (a TrainingJob, or a fused GroupJob whose result is a list, one per member)
-and yield `(index, result)` as each job finishes, so the
-driver can store every finished training at once (a killed run loses only what was still training).
-Workers never touch the cache: only the driver writes it.
+Executors take picklable jobs (a TrainingJob, or a fused GroupJob whose result is a list, one per member).
+Two ways to use one:
+- non-blocking, for the scheduler (`harness.scheduler`): `submit(job)` returns a ticket at once and
+  `poll(timeout)` returns the `(ticket, result)` pairs finished by then (`timeout=None`: wait for at least one
+  while any job is in flight; `0`: only what is already done); `cancel()` drops what is still in flight. The
+  inline executor trains a submitted job when it is polled (one at a time, in the calling process); the
+  process pool and Ray run `slots` jobs at once and queue the rest;
+- `run(jobs)`, for callers with a fixed list of jobs: yields `(index, result)` as each job finishes.
+Either way the driver can store every finished training at once (a killed run loses only what was still
+training). Workers never touch the cache: only the driver writes it.
 
 Retries: a job that raises TransientTrainingError (out of memory) or whose worker died (a crashed or
 killed process, a lost Ray node) is tried again, up to `attempts` times in all; nothing is stored for a
@@ -18,6 +24,7 @@ import multiprocessing
 import os
 import sys
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -48,13 +55,69 @@ def _gave_up(job: Any, attempts: int, reason: str) -> TransientTrainingError:
 
 
 class Executor(ABC):
-    """Runs training jobs; `slots` is how many run at once."""
+    """Runs training jobs; `slots` is how many run at once.
+
+    A subclass implements `run`, or `submit`/`poll`/`cancel` (and `in_flight`) with `run` from
+    `_run_by_polling`. The defaults of the non-blocking methods run a submitted job through `run` when it
+    is polled (inline semantics), so an executor that only has `run` still works under the scheduler.
+    """
 
     slots: int = 1
 
     @abstractmethod
     def run(self, jobs: Sequence[TrainingJob]) -> Iterator[tuple[int, TrainingResult]]:
         """Yield (index into jobs, result) for every job, in completion order."""
+
+    # --- non-blocking interface (default: inline, a submitted job runs when it is polled) ---
+    def _queue(self) -> deque[tuple[int, Any]]:
+        queue = self.__dict__.get("_inline_queue")
+        if queue is None:
+            queue = self.__dict__["_inline_queue"] = deque()
+        return queue
+
+    def _ticket(self) -> int:
+        ticket = self.__dict__.get("_last_ticket", 0) + 1
+        self.__dict__["_last_ticket"] = ticket
+        return ticket
+
+    def submit(self, job: Any) -> int:
+        """Hand a job over; returns its ticket at once (the result comes from `poll`)."""
+        ticket = self._ticket()
+        self._queue().append((ticket, job))
+        return ticket
+
+    def poll(self, timeout: float | None = None) -> list[tuple[int, Any]]:
+        """(ticket, result) of the jobs finished by now, in ticket order.
+
+        `timeout=None` waits until at least one job has finished (if any is in flight); a number waits at
+        most that long (0: does not wait). Inline: a wait trains the oldest submitted job here and now.
+        """
+        queue = self._queue()
+        if timeout == 0 or not queue:
+            return []
+        ticket, job = queue.popleft()
+        [(_, result)] = list(self.run([job]))
+        return [(ticket, result)]
+
+    def cancel(self) -> None:
+        """Drop every job still in flight (their results will never be polled)."""
+        self._queue().clear()
+
+    @property
+    def in_flight(self) -> int:
+        """Jobs submitted and not yet returned by `poll`."""
+        return len(self._queue())
+
+    def _run_by_polling(self, jobs: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        """`run` on top of submit/poll, for executors whose native interface is the non-blocking one."""
+        index = {self.submit(job): i for i, job in enumerate(jobs)}
+        try:
+            while index:
+                for ticket, result in self.poll():
+                    yield index.pop(ticket), result
+        finally:
+            if index:
+                self.cancel()
 
     def close(self) -> None:  # noqa: B027 -- optional hook: executors without workers have nothing to release
         """Release workers (no-op for inline)."""
@@ -171,6 +234,9 @@ class ProcessExecutor(Executor):
         self.slots = len(devices)
         self.threads = threads
         self.attempts = max(1, attempts)
+        self._jobs: dict[int, Any] = {}
+        self._tries: dict[int, int] = {}
+        self._futures: dict[Future, int] = {}
         self._pool = self._start_pool()
         log.info("process executor: %d slot(s) on %s", self.slots, sorted(set(devices)))
 
@@ -192,48 +258,70 @@ class ProcessExecutor(Executor):
         self._pool = self._start_pool()
 
     def run(self, jobs: Sequence[TrainingJob]) -> Iterator[tuple[int, TrainingResult]]:
-        prepared = [_with_threads(job, self.threads) for job in jobs]
-        tries = [0] * len(prepared)
-        futures: dict[Future, int] = {}
+        return self._run_by_polling(jobs)
 
-        def submit(index: int) -> None:
-            tries[index] += 1
-            futures[self._pool.submit(_run_in_worker, prepared[index])] = index
+    def submit(self, job: Any) -> int:
+        ticket = self._ticket()
+        self._jobs[ticket] = _with_threads(job, self.threads)
+        self._tries[ticket] = 0
+        self._launch(ticket)
+        return ticket
 
-        for index in range(len(prepared)):
-            submit(index)
-        try:
-            while futures:
-                done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
-                lost: list[int] = []
-                crash: BaseException | None = None
-                for future in sorted(done, key=lambda f: futures[f]):
-                    index = futures.pop(future)
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool as exc:
-                        lost.append(index)
-                        crash = exc
-                        continue
-                    except TransientTrainingError as exc:
-                        self._retry_or_raise(prepared[index], tries[index], str(exc), exc)
-                        submit(index)
-                        continue
-                    yield index, result
-                if lost:  # the whole pool died with the worker: every job in flight is run again
-                    lost += list(futures.values())
-                    futures.clear()
-                    for index in lost:
-                        self._retry_or_raise(prepared[index], tries[index], "a worker process died", crash)
-                    self._restart_pool()
-                    for index in sorted(lost):
-                        submit(index)
-        finally:
-            for future in futures:
-                future.cancel()
+    def _launch(self, ticket: int) -> None:
+        self._tries[ticket] += 1
+        self._futures[self._pool.submit(_run_in_worker, self._jobs[ticket])] = ticket
+
+    def poll(self, timeout: float | None = None) -> list[tuple[int, Any]]:
+        if not self._futures:
+            return []
+        done, _ = wait(list(self._futures), timeout=timeout, return_when=FIRST_COMPLETED)
+        out: list[tuple[int, Any]] = []
+        lost: list[int] = []
+        crash: BaseException | None = None
+        for future in sorted(done, key=lambda f: self._futures[f]):
+            ticket = self._futures.pop(future)
+            try:
+                result = future.result()
+            except BrokenProcessPool as exc:
+                lost.append(ticket)
+                crash = exc
+                continue
+            except TransientTrainingError as exc:
+                self._retry_or_raise(self._jobs[ticket], self._tries[ticket], str(exc), exc)
+                self._launch(ticket)
+                continue
+            except BaseException:
+                self._forget(ticket)
+                raise
+            self._forget(ticket)
+            out.append((ticket, result))
+        if lost:  # the whole pool died with the worker: every job in flight is run again
+            lost += list(self._futures.values())
+            self._futures.clear()
+            for ticket in lost:
+                self._retry_or_raise(self._jobs[ticket], self._tries[ticket], "a worker process died", crash)
+            self._restart_pool()
+            for ticket in sorted(lost):
+                self._launch(ticket)
+        return out
+
+    def _forget(self, ticket: int) -> None:
+        del self._jobs[ticket], self._tries[ticket]
+
+    def cancel(self) -> None:
+        for future in self._futures:
+            future.cancel()
+        self._futures.clear()
+        self._jobs.clear()
+        self._tries.clear()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._futures)
 
     def _retry_or_raise(self, job: TrainingJob, tries: int, reason: str, exc: BaseException | None) -> None:
         if tries >= self.attempts:
+            self.cancel()
             raise _gave_up(job, tries, reason) from exc
         log.warning("retrying %s (attempt %d: %s)", _describe(job), tries, reason[:200])
 
@@ -284,23 +372,50 @@ class RayExecutor(Executor):
             max_retries=ATTEMPTS - 1,
             retry_exceptions=[TransientTrainingError],
         )(_run_in_worker)
+        self._refs: dict[Any, tuple[int, Any]] = {}
 
     def run(self, jobs: Sequence[TrainingJob]) -> Iterator[tuple[int, TrainingResult]]:
+        return self._run_by_polling(jobs)
+
+    def submit(self, job: Any) -> int:
+        ticket = self._ticket()
+        self._refs[self._remote.remote(_with_threads(job, 1))] = (ticket, job)
+        return ticket
+
+    def poll(self, timeout: float | None = None) -> list[tuple[int, Any]]:
         from ray.exceptions import NodeDiedError, WorkerCrashedError
 
-        refs = {self._remote.remote(_with_threads(job, 1)): i for i, job in enumerate(jobs)}
-        pending = list(refs)
-        while pending:
-            done, pending = self._ray.wait(pending, num_returns=1)
-            for ref in done:
-                index = refs[ref]
-                try:
-                    result = self._ray.get(ref)
-                except TransientTrainingError as exc:  # Ray re-raises the task's exception type
-                    raise _gave_up(jobs[index], ATTEMPTS, str(exc).splitlines()[-1]) from exc
-                except (WorkerCrashedError, NodeDiedError) as exc:
-                    raise _gave_up(jobs[index], ATTEMPTS, "its worker or node died") from exc
-                yield index, result
+        if not self._refs:
+            return []
+        done, rest = self._ray.wait(list(self._refs), num_returns=1, timeout=timeout)
+        if done and rest:  # whatever else is finished already
+            more, _ = self._ray.wait(rest, num_returns=len(rest), timeout=0)
+            done = list(done) + list(more)
+        out: list[tuple[int, Any]] = []
+        for ref in sorted(done, key=lambda r: self._refs[r][0]):
+            ticket, job = self._refs.pop(ref)
+            try:
+                result = self._ray.get(ref)
+            except TransientTrainingError as exc:  # Ray re-raises the task's exception type
+                self.cancel()
+                raise _gave_up(job, ATTEMPTS, str(exc).splitlines()[-1]) from exc
+            except (WorkerCrashedError, NodeDiedError) as exc:
+                self.cancel()
+                raise _gave_up(job, ATTEMPTS, "its worker or node died") from exc
+            out.append((ticket, result))
+        return out
+
+    def cancel(self) -> None:
+        for ref in self._refs:
+            try:
+                self._ray.cancel(ref)
+            except Exception as exc:  # best effort: a finished task cannot be cancelled
+                log.debug("could not cancel a Ray task: %s", exc)
+        self._refs.clear()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._refs)
 
     def close(self) -> None:
         """Shut down a Ray instance this executor started; leave a cluster it joined running."""

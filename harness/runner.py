@@ -7,12 +7,19 @@ at `now + recorded train seconds`, cached or not, so every algorithm pays the sa
 same network whatever the cache held. Results are told in simulated completion order; the trajectory row
 of a query is written when its result arrives.
 
-Runs progress together in rounds: each round gathers the next requests of every active run, trains the
-misses in one batch on the executor (parallel across runs, deduplicated), and hands the results back.
-Every trained network is stored as soon as it finishes. At the end of a round that trained something (and
-every few seconds otherwise) all runs' new trajectory rows and checkpoints (algorithm state_dict, clock,
-queue) are committed in one transaction, so a killed process resumes from the last round boundary: what
-was stored is reused, nothing stored is trained again, and the trajectories equal an uninterrupted run's.
+Runs share one executor through the asynchronous scheduler (`harness.scheduler`): each run hands out a
+batch of requests, is answered as soon as its networks are stored (a network several runs ask for trains
+once), and moves on without waiting for the other runs. A generational algorithm hands out the rest of its
+generation at once: it trains in parallel and is then placed on the run's W-worker timeline exactly where
+asking one free worker at a time would put it. A query's `cached` flag is false exactly at the run's first
+query of an evaluation that was not stored when this attempt of the run started (`RunDriver.started_at`),
+whichever run trained it, so trajectories do not depend on the executor or on timing.
+
+Every trained network is stored as soon as it finishes. Each run commits its new trajectory rows and its
+checkpoint (algorithm state_dict, clock, queue) in one transaction after a batch that waited on trainings,
+when it finishes, and every few seconds otherwise, so a killed process resumes each run from its last
+commit: what was stored is reused, nothing stored is trained again, and the trajectories equal an
+uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import sys
 import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -39,6 +47,7 @@ from harness.errors import CheckpointError, EvonasError
 from harness.evaluation import Evaluator, Request
 from harness.executors import Executor, InlineExecutor
 from harness.replicates import ReplicateMap, resolve
+from harness.scheduler import Scheduler, SchedulerStats
 from harness.spaces import SearchSpace, get_space
 from harness.tasks import Task
 
@@ -186,6 +195,8 @@ class RunDriver:
         )
         # who trained an evaluation: this attempt of the run (a restart is a new attempt, a resume is not)
         self.attempt = spec.run_id
+        # when this attempt started: an evaluation stored later is new to it (`cached` false at first query)
+        self.started_at: datetime | None = None
         self.objective = spec.task.objective
         self.rng = np.random.default_rng(spec.seed)
         self.algorithm: Algorithm = get_algorithm(spec.algorithm, space, rng=self.rng, **spec.params_dict())
@@ -312,9 +323,14 @@ class RunDriver:
                 self.outstanding = []
                 continue
             capacity = self._capacity()
-            candidates = self.algorithm.ask(capacity) if capacity > 0 else []
+            if capacity > 0 and self.algorithm.generational:
+                # the rest of the generation at once: it trains in parallel, then takes its place on the
+                # W-worker timeline (`_place`), exactly where asking one free worker at a time puts it
+                candidates = self.algorithm.ask(self._left())
+            else:
+                candidates = list(self.algorithm.ask(capacity)[:capacity]) if capacity > 0 else []
             if candidates:
-                self.outstanding = list(candidates[:capacity])
+                self.outstanding = list(candidates)
                 continue
             if not self.pending:
                 if capacity > 0 and not self.algorithm.finished:
@@ -322,20 +338,42 @@ class RunDriver:
                 return
             self._complete_next()
 
+    def _left(self) -> int:
+        """Queries the evaluation budget still allows (a large number under a time budget alone)."""
+        evaluations = self.spec.budget.evaluations
+        return (1 << 30) if evaluations is None else max(0, evaluations - self.asked)
+
+    def _starts(self, durations: Sequence[float]) -> list[float]:
+        """Simulated start of each candidate handed out now, in order, on the W workers: each starts when
+        a worker frees (the pending events hold theirs, the others are free now), as long as the clock is
+        still inside the time budget then; the first that would start too late ends the list."""
+        free = sorted([e.finish for e in self.pending] + [self.now] * (self.spec.workers - len(self.pending)))
+        heapq.heapify(free)
+        seconds = self.spec.budget.seconds
+        starts: list[float] = []
+        for duration in durations:
+            start = max(self.now, heapq.heappop(free))
+            if seconds is not None and start >= seconds:
+                break
+            starts.append(start)
+            heapq.heappush(free, start + duration)
+        return starts
+
     def _replicate(self, candidate: Candidate) -> int:
         if self.replicate_map.policy == "shared":
             return candidate.replicate
         return self.replicate_map(self.evaluator.arch_hash(candidate.genome), candidate.replicate)
 
     def _schedule(self, candidates: Sequence[Candidate], records: Sequence[EvalRecord]) -> None:
-        for cand, rec in zip(candidates, records, strict=True):
+        starts = self._starts([float(r.train_seconds or 0.0) for r in records])
+        for cand, rec, start in zip(candidates, records, starts, strict=False):
             key = (rec.arch_hash, rec.replicate)
-            cached = not (rec.run_id == self.attempt and key not in self.seen)
+            cached = not (self._new_to_attempt(rec) and key not in self.seen)
             self.seen.add(key)
             if not cached:
                 self.trained_here += 1
             event = _Event(
-                finish=self.now + float(rec.train_seconds or 0.0),
+                finish=start + float(rec.train_seconds or 0.0),
                 seq=self.seq,
                 encoding=self.space.encode(cand.genome),
                 replicate=rec.replicate,
@@ -347,6 +385,19 @@ class RunDriver:
             self.seq += 1
             self.asked += 1
             heapq.heappush(self.pending, event)
+
+    def _new_to_attempt(self, record: EvalRecord) -> bool:
+        """Not in the cache when this attempt started: trained for it, or stored since (for any run).
+
+        A property of the run, whichever run happened to train a network first: deterministic for a seed
+        and the cache's state at the attempt's start."""
+        if record.run_id == self.attempt:
+            return True
+        return (
+            self.started_at is not None
+            and record.created_at is not None
+            and record.created_at > self.started_at
+        )
 
     def _complete_next(self) -> None:
         event = heapq.heappop(self.pending)
@@ -389,7 +440,7 @@ def outcome_of(record: EvalRecord, objective: str) -> Outcome:
 
 
 class Runner:
-    """Runs a set of RunSpecs against a cache, in rounds, with checkpoints."""
+    """Runs a set of RunSpecs against a cache, asynchronously on one executor, with checkpoints."""
 
     def __init__(
         self,
@@ -418,6 +469,7 @@ class Runner:
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.checkpoint_seconds = checkpoint_seconds
         self.on_round = on_round
+        self.stats = SchedulerStats()  # of the last `run`
         self._evaluators: dict[tuple[str, str, str], Evaluator] = {}
 
     def evaluator(self, space: SearchSpace, task: Task) -> Evaluator:
@@ -469,6 +521,7 @@ class Runner:
         checkpoint = self.cache.load_checkpoint(spec.run_id) if existing is not None else None
         started_at = existing.started_at if existing is not None else now()
         driver.attempt = f"{spec.run_id}@{started_at.isoformat()}"
+        driver.started_at = started_at
         with self.cache.transaction():
             if checkpoint is not None:
                 step, blob = checkpoint
@@ -512,50 +565,50 @@ class Runner:
             )
         put_run_surrogate(self.cache, driver.run_id, surrogate.model_id, surrogate.policy)
 
-    # --- the rounds ---
+    # --- the schedule ---
     def run(self, specs: Sequence[RunSpec], resume: bool = False) -> list[RunSummary]:
+        """Every run to completion, each at its own pace on the shared executor (`harness.scheduler`).
+
+        A run commits its new trajectory rows and its checkpoint in one transaction after a batch that waited
+        on trainings and when it finishes; every `checkpoint_seconds` the other runs commit too. `on_round`
+        is called after each scheduler step (its index), between commits."""
         drivers = [d for d in (self._driver(s, resume) for s in specs) if d is not None]
         total = sum(d.spec.budget.evaluations or 0 for d in drivers) or None
-        done_steps = sum(d.step for d in drivers)
-        bar = _progress_bar(total, done_steps, self.progress)
+        bar = _progress_bar(total, sum(d.step for d in drivers), self.progress)
+        shown = {id(d): d.step for d in drivers}
         last_commit = time.perf_counter()
-        round_index = 0
+
+        def after(driver: RunDriver, trained: bool) -> None:
+            if bar is not None:
+                bar.update(driver.step - shown[id(driver)])
+                shown[id(driver)] = driver.step
+            if trained or driver.done:  # a kill loses no training this run has seen
+                self._commit([driver])
+
+        def on_step(step: int) -> None:
+            nonlocal last_commit
+            if time.perf_counter() - last_commit > self.checkpoint_seconds:
+                self._commit([d for d in drivers if not d.done])
+                last_commit = time.perf_counter()
+            if self.on_round is not None:
+                self.on_round(step)
+
+        def on_stored(_: EvalRecord) -> None:
+            if bar is not None:
+                bar.set_postfix_str(f"trained {self.trained}")
+
+        scheduler = Scheduler(
+            self.executor, after=after, on_step=on_step, on_stored=on_stored, idle=self.cache.idle
+        )
         try:
-            active = list(drivers)
-            while active:
-                trained_before = self.trained
-                batches: dict[int, list[Request]] = {}
-                for i, driver in enumerate(active):
-                    reqs = driver.requests()
-                    if reqs is not None:
-                        batches[i] = reqs
-                records = self._evaluate(active, batches, bar)
-                steps_before = sum(d.step for d in active)
-                for i, recs in records.items():
-                    active[i].deliver(recs)
-                for driver in active:  # a driver may finish without a request (e.g. zero budget)
-                    driver.requests()
-                if bar is not None:
-                    bar.update(sum(d.step for d in active) - steps_before)
-                finished = [d for d in active if d.done]
-                trained = self.trained - trained_before
-                # a run is committed (checkpoint, status 'finished') in the round it finishes; the others
-                # with it when something was trained (so a kill loses no training) or on the interval
-                if trained or time.perf_counter() - last_commit > self.checkpoint_seconds:
-                    self._commit(active)
-                    last_commit = time.perf_counter()
-                elif finished:
-                    self._commit(finished)
-                active = [d for d in active if not d.done]
-                round_index += 1
-                if self.on_round is not None:
-                    self.on_round(round_index)
+            scheduler.run(drivers)
         except BaseException:
             self._mark_interrupted(drivers)
             raise
         finally:
             if bar is not None:
                 bar.close()
+        self.stats = scheduler.stats
         return [self._summary(d) for d in drivers]
 
     def _mark_interrupted(self, drivers: Sequence[RunDriver]) -> None:
@@ -568,30 +621,6 @@ class Runner:
             self.cache.idle()
         except (EvonasError, duckdb.Error) as exc:  # the cache itself may be what failed
             log.warning("could not mark unfinished runs as interrupted: %s", exc)
-
-    def _evaluate(
-        self, active: list[RunDriver], batches: dict[int, list[Request]], bar: Any
-    ) -> dict[int, list[EvalRecord]]:
-        groups: dict[int, list[int]] = {}
-        for i in batches:
-            groups.setdefault(id(active[i].evaluator), []).append(i)
-        out: dict[int, list[EvalRecord]] = {}
-        for members in groups.values():
-            evaluator = active[members[0]].evaluator
-            flat = [r for i in members for r in batches[i]]
-            on_stored = None
-            if bar is not None:
-
-                def on_stored(_: EvalRecord) -> None:
-                    bar.set_postfix_str(f"trained {self.trained}")
-
-            records = evaluator.evaluate(flat, on_stored=on_stored)
-            pos = 0
-            for i in members:
-                n = len(batches[i])
-                out[i] = records[pos : pos + n]
-                pos += n
-        return out
 
     def _commit(self, drivers: Sequence[RunDriver]) -> None:
         with self.cache.transaction():
