@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from algorithms.base import Algorithm, Candidate, Observation, rng_state, set_rng_state
+from algorithms.capabilities import DeMutationSpace
 from harness.errors import EvonasError
 from harness.spaces.base import SearchSpace
 
@@ -159,7 +160,7 @@ class DifferentialEvolution(Algorithm[Any]):
         distinct_from_population: bool = True,
     ) -> None:
         super().__init__(space, rng)
-        if not callable(getattr(space, "de_mutation", None)):
+        if not isinstance(space, DeMutationSpace):
             raise EvonasError(
                 f"differential_evolution needs a space with de_mutation(best, r2, r3, rng); "
                 f"{space.name!r} has none (use 'de_sequential')"
@@ -181,6 +182,7 @@ class DifferentialEvolution(Algorithm[Any]):
             )
         if max_redraws < 0:
             raise EvonasError(f"differential_evolution: max_redraws must be >= 0, got {max_redraws}")
+        self.de_space: DeMutationSpace = space
         self.population_size = int(population)
         self.children = int(children)
         self.generations = int(generations)
@@ -252,7 +254,7 @@ class DifferentialEvolution(Algorithm[Any]):
         best = int(self.rng.integers(min(self.top_k, n)))
         others = [i for i in range(n) if i != best]
         r2, r3 = (int(i) for i in self.rng.choice(others, size=2, replace=False))
-        return self.space.de_mutation(genomes[best], genomes[r2], genomes[r3], self.rng)  # type: ignore[attr-defined]
+        return self.de_space.de_mutation(genomes[best], genomes[r2], genomes[r3], self.rng)
 
     def _new_batch(self) -> list[_Slot]:
         ours = self.distinct_from_population

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from algorithms.base import Algorithm, Candidate, Observation, rng_state, set_rng_state
+from algorithms.capabilities import BinaryStageSpace
 from harness.errors import EvonasError
 from harness.spaces.base import SearchSpace
 
@@ -58,11 +59,11 @@ class GeneticCnnGA(Algorithm):
         init: str = "random",
     ) -> None:
         super().__init__(space, rng)
-        for needed in ("flip_bits", "swap_stages", "zeros"):
-            if not hasattr(space, needed):
-                raise EvonasError(
-                    f"genetic_cnn_ga needs a binary stage space such as genetic_cnn, not {space.name}"
-                )
+        if not isinstance(space, BinaryStageSpace):
+            raise EvonasError(
+                f"genetic_cnn_ga needs a binary stage space such as genetic_cnn, not {space.name}"
+            )
+        self.stages: BinaryStageSpace = space
         if init not in ("random", "zeros"):
             raise EvonasError(f"genetic_cnn_ga init must be 'random' or 'zeros', not {init!r}")
         if population < 2 or generations < 0:
@@ -122,7 +123,7 @@ class GeneticCnnGA(Algorithm):
 
     def _initial(self) -> list[Any]:
         if self.init == "zeros":
-            return [self.space.zeros() for _ in range(self.population_size)]
+            return [self.stages.zeros() for _ in range(self.population_size)]
         return [self.space.sample(self.rng) for _ in range(self.population_size)]
 
     def _next_generation(self) -> list[Any]:
@@ -133,14 +134,14 @@ class GeneticCnnGA(Algorithm):
         crossed = [False] * n
         for a in range(0, n - 1, 2):
             if self.rng.random() < self.p_crossover:
-                genomes[a], genomes[a + 1] = self.space.swap_stages(
+                genomes[a], genomes[a + 1] = self.stages.swap_stages(
                     genomes[a], genomes[a + 1], self.q_crossover, self.rng
                 )
                 crossed[a] = crossed[a + 1] = True
         mutated = []
         for i in range(n):
             if not crossed[i] and self.rng.random() < self.p_mutation:
-                genomes[i] = self.space.flip_bits(genomes[i], self.q_mutation, self.rng)
+                genomes[i] = self.stages.flip_bits(genomes[i], self.q_mutation, self.rng)
                 mutated.append(i)
         self.last_variation = {
             "parents": chosen.tolist(),

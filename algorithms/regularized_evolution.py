@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from algorithms.base import Algorithm, Candidate, Observation, rng_state, set_rng_state
+from algorithms.capabilities import RedrawIoSpace
 from harness.errors import EvonasError, unknown
 from harness.spaces.base import SearchSpace
 
@@ -96,7 +97,9 @@ class RegularizedEvolution(Algorithm):
         self.replacement = bool(base["replacement"])
         self.tie_break = str(base["tie_break"])
         # the preset's redraw_io applies where the space has that re-draw (macro_re)
-        self.redraw_io = bool(base["redraw_io"]) and bool(getattr(space, "supports_redraw_io", False))
+        self.redraw_io = bool(base["redraw_io"]) and (
+            isinstance(space, RedrawIoSpace) and bool(space.supports_redraw_io)
+        )
         if self.population_size < 1 or self.sample_size < 1:
             raise EvonasError("regularized_evolution needs population >= 1 and sample_size >= 1")
         if not self.replacement and self.sample_size > self.population_size:
@@ -133,7 +136,8 @@ class RegularizedEvolution(Algorithm):
                 genome = self.space.sample(self.rng)
             elif self.population:
                 if self.redraw_io:
-                    genome = self.space.mutate(self._parent(), self.rng, redraw_io=True)  # type: ignore[call-arg]
+                    assert isinstance(self.space, RedrawIoSpace)
+                    genome = self.space.mutate(self._parent(), self.rng, redraw_io=True)
                 else:
                     genome = self.space.mutate(self._parent(), self.rng)
             else:
