@@ -2,7 +2,10 @@
 
 `ask(n)` hands out up to `n` candidates (fewer, or none, when the algorithm waits for results of what it
 already handed out, e.g. the rest of a generation); `tell()` gives results back in any order. An algorithm
-that has nothing more to propose says so with `finished`. `state_dict()` / `load_state_dict()` capture
+that has nothing more to propose says so with `finished`. Every candidate carries a ticket, a number unique
+within the run (0, 1, 2, ... in the order of asking, kept in the state), and `tell` finds what a result
+belongs to by its ticket alone, the same way in every algorithm (never by genome or position: one genome
+may be handed out twice). `state_dict()` / `load_state_dict()` capture
 everything, the generator's state included, so a resumed run continues exactly where it stopped.
 """
 
@@ -10,13 +13,14 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
-from harness.spaces.base import SearchSpace
+from harness.errors import EvonasError
+from harness.spaces.base import SearchSpace, short_repr
 
 G = TypeVar("G")
 
@@ -32,6 +36,7 @@ class Candidate(Generic[G]):
     genome: G
     replicate: int = 0
     generation: int | None = None  # generational algorithms label their candidates (reports group by it)
+    ticket: int | None = None  # unique per ask within a run (Algorithm.issue); None: not handed out by one
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,22 @@ class Algorithm(ABC, Generic[G]):
     def __init__(self, space: SearchSpace[G], rng: np.random.Generator) -> None:
         self.space = space
         self.rng = rng
+        self.tickets = 0  # tickets issued so far: the next candidate gets this number
+
+    def issue(self, genome: G, replicate: int = 0, generation: int | None = None) -> Candidate[G]:
+        """A new candidate with the next ticket (every `ask` hands out candidates made here)."""
+        candidate = Candidate(genome, replicate, generation, self.tickets)
+        self.tickets += 1
+        return candidate
+
+    def ticket_of(self, candidate: Candidate[Any], waiting: Container[int]) -> int:
+        """The candidate's ticket if it is among those `waiting` for a result, else one clear error."""
+        if candidate.ticket is None or candidate.ticket not in waiting:
+            raise EvonasError(
+                f"{self.name} was told about a candidate it is not waiting for "
+                f"(ticket {candidate.ticket}): {short_repr(self._enc(candidate.genome), 80)}"
+            )
+        return candidate.ticket
 
     @property
     @abstractmethod

@@ -133,6 +133,7 @@ class _Slot:
     done: bool = False
     fitness: float = 0.0
     params: int | None = None
+    ticket: int | None = None  # set when handed out
 
 
 class DifferentialEvolution(Algorithm[Any]):
@@ -284,24 +285,15 @@ class DifferentialEvolution(Algorithm[Any]):
                 break
             if not slot.handed_out:
                 slot.handed_out = True
-                out.append(Candidate(slot.genome, 0, self._completed))  # generation 0 = initial population
+                candidate = self.issue(slot.genome, 0, self._completed)  # generation 0 = initial population
+                slot.ticket = candidate.ticket
+                out.append(candidate)
         return out
 
     def tell(self, observations: Sequence[Observation]) -> None:
         for candidate, outcome in observations:
-            slot = next(
-                (
-                    s
-                    for s in (self._batch or [])
-                    if s.handed_out and not s.done and s.genome == candidate.genome
-                ),
-                None,
-            )
-            if slot is None:
-                raise EvonasError(
-                    f"differential_evolution was told about a genome it is not waiting for: "
-                    f"{self.space.encode(candidate.genome)}"
-                )
+            waiting = {s.ticket: s for s in (self._batch or []) if s.handed_out and not s.done}
+            slot = waiting[self.ticket_of(candidate, waiting)]
             fitness = float(outcome.fitness)
             if not math.isfinite(fitness):
                 logger.warning("non-finite fitness %r for %s counted as 0", outcome.fitness, slot.encoding)
@@ -357,6 +349,7 @@ class DifferentialEvolution(Algorithm[Any]):
                     "done": s.done,
                     "fitness": s.fitness,
                     "params": s.params,
+                    "ticket": s.ticket,
                 }
                 for s in self._batch
             ]
@@ -364,6 +357,7 @@ class DifferentialEvolution(Algorithm[Any]):
             "algorithm": self.name,
             "params": self.params,
             "rng": rng_state(self.rng),
+            "tickets": self.tickets,
             "completed": self._completed,
             "population": [asdict(member) for _, member in self._population],
             "batch": batch,
@@ -378,6 +372,7 @@ class DifferentialEvolution(Algorithm[Any]):
                 f"state was saved with parameters {state.get('params')}, this run has {self.params}"
             )
         set_rng_state(self.rng, state["rng"])
+        self.tickets = int(state["tickets"])
         self._completed = int(state["completed"])
         self._population = [(self._dec(m["encoding"]), Member(**m)) for m in state["population"]]
         if state["batch"] is None:
@@ -391,6 +386,7 @@ class DifferentialEvolution(Algorithm[Any]):
                     bool(s["done"]),
                     float(s["fitness"]),
                     s["params"],
+                    None if s["ticket"] is None else int(s["ticket"]),
                 )
                 for s in state["batch"]
             ]

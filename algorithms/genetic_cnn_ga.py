@@ -79,6 +79,7 @@ class GeneticCnnGA(Algorithm):
         self.members: list[str] = []  # encodings of the current generation
         self.replicates: list[int] = []
         self.handed = 0
+        self.member_tickets: list[int] = []  # ticket of each member handed out, in member order
         self.results: dict[
             int, tuple[str, float]
         ] = {}  # member index -> (arch hash, this occurrence's result)
@@ -119,6 +120,7 @@ class GeneticCnnGA(Algorithm):
             self.replicates.append(k)
             self.asked_occurrences[arch] = k + 1
         self.handed = 0
+        self.member_tickets = []
         self.results = {}
 
     def _initial(self) -> list[Any]:
@@ -159,7 +161,9 @@ class GeneticCnnGA(Algorithm):
         out = []
         while self.handed < len(self.members) and len(out) < n:
             i = self.handed
-            out.append(Candidate(self._dec(self.members[i]), self.replicates[i], self.generation))
+            candidate = self.issue(self._dec(self.members[i]), self.replicates[i], self.generation)
+            self.member_tickets.append(int(candidate.ticket))  # type: ignore[arg-type]
+            out.append(candidate)
             self.handed += 1
         return out
 
@@ -177,17 +181,8 @@ class GeneticCnnGA(Algorithm):
             )
 
     def _member_index(self, candidate: Candidate) -> int:
-        if candidate.generation != self.generation:
-            raise EvonasError(f"result for generation {candidate.generation} told during {self.generation}")
-        encoding = self._enc(candidate.genome)
-        for i in range(self.handed):
-            if (
-                i not in self.results
-                and self.members[i] == encoding
-                and self.replicates[i] == candidate.replicate
-            ):
-                return i
-        raise EvonasError(f"result for a candidate this GA did not hand out: {encoding!r}")
+        waiting = {t: i for i, t in enumerate(self.member_tickets) if i not in self.results}
+        return waiting[self.ticket_of(candidate, waiting)]
 
     # --- persistence ---
     def state_dict(self) -> dict[str, Any]:
@@ -197,6 +192,8 @@ class GeneticCnnGA(Algorithm):
             "members": list(self.members),
             "replicates": list(self.replicates),
             "handed": self.handed,
+            "member_tickets": list(self.member_tickets),
+            "tickets": self.tickets,
             "results": {int(k): list(v) for k, v in self.results.items()},
             "occurrences": {k: list(v) for k, v in self.occurrences.items()},
             "asked_occurrences": dict(self.asked_occurrences),
@@ -210,6 +207,8 @@ class GeneticCnnGA(Algorithm):
         self.members = list(state["members"])
         self.replicates = list(state["replicates"])
         self.handed = state["handed"]
+        self.member_tickets = [int(t) for t in state["member_tickets"]]
+        self.tickets = int(state["tickets"])
         self.results = {int(k): (v[0], float(v[1])) for k, v in state["results"].items()}
         self.occurrences = {k: list(v) for k, v in state["occurrences"].items()}
         self.asked_occurrences = dict(state["asked_occurrences"])

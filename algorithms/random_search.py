@@ -25,13 +25,14 @@ class RandomSearch(Algorithm):
         return {}
 
     def ask(self, n: int) -> list[Candidate]:
-        return [Candidate(self.space.sample(self.rng)) for _ in range(n)]
+        return [self.issue(self.space.sample(self.rng)) for _ in range(n)]
 
     def tell(self, observations: Sequence[Observation]) -> None:
         """Random search learns nothing from results."""
 
     def state_dict(self) -> dict[str, Any]:
-        return {"rng": rng_state(self.rng)}
+        return {"rng": rng_state(self.rng), "tickets": self.tickets}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         set_rng_state(self.rng, state["rng"])
+        self.tickets = int(state["tickets"])

@@ -142,7 +142,7 @@ class RegularizedEvolution(Algorithm):
                     genome = self.space.mutate(self._parent(), self.rng)
             else:
                 break  # the whole initial population is still being evaluated
-            out.append(Candidate(genome))
+            out.append(self.issue(genome))
             self.asked += 1
         return out
 
@@ -174,6 +174,7 @@ class RegularizedEvolution(Algorithm):
             "population": list(self.population),
             "asked": self.asked,
             "told": self.told,
+            "tickets": self.tickets,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -181,3 +182,4 @@ class RegularizedEvolution(Algorithm):
         self.population = deque((enc, fit) for enc, fit in state["population"])
         self.asked = state["asked"]
         self.told = state["told"]
+        self.tickets = int(state["tickets"])

@@ -152,9 +152,10 @@ class Renas(Algorithm):
             entry = self._propose()
             if entry is None:
                 break
-            genome = self._dec(entry["child"])
+            candidate = self.issue(self._dec(entry["child"]))
+            entry["ticket"] = candidate.ticket
             self.pending.append(entry)
-            out.append(Candidate(genome, generation=None))
+            out.append(candidate)
             self.asked += 1
         return out
 
@@ -207,11 +208,9 @@ class Renas(Algorithm):
     # --- tell ---
     def tell(self, observations: Sequence[Observation]) -> None:
         for candidate, outcome in observations:
-            encoding = self._enc(candidate.genome)
-            index = next((k for k, e in enumerate(self.pending) if e["child"] == encoding), None)
-            if index is None:
-                raise EvonasError(f"renas was told about a candidate it did not ask for: {encoding!r}")
-            entry = self.pending.pop(index)
+            waiting = {e["ticket"]: k for k, e in enumerate(self.pending)}
+            entry = self.pending.pop(waiting[self.ticket_of(candidate, waiting)])
+            encoding = entry["child"]
             fitness = float(outcome.fitness)
             self._push_pop(entry, encoding, fitness)
             if self.controller is not None and entry["actions"] is not None:
@@ -268,6 +267,7 @@ class Renas(Algorithm):
             "next_id": self.next_id,
             "asked": self.asked,
             "told": self.told,
+            "tickets": self.tickets,
             "baseline": self.baseline,
             "updates": self.updates,
             "best": None if self.best == float("-inf") else self.best,
@@ -288,6 +288,7 @@ class Renas(Algorithm):
                 "parent": None if e["parent"] is None else str(e["parent"]),
                 "actions": None if e["actions"] is None else [[int(v) for v in a] for a in e["actions"]],
                 "worst": None if e["worst"] is None else int(e["worst"]),
+                "ticket": int(e["ticket"]),
                 **({"parent_id": int(e["parent_id"])} if "parent_id" in e else {}),
             }
             for e in state["pending"]
@@ -297,6 +298,7 @@ class Renas(Algorithm):
         self.next_id = int(state["next_id"])
         self.asked = int(state["asked"])
         self.told = int(state["told"])
+        self.tickets = int(state["tickets"])
         self.baseline = None if state["baseline"] is None else float(state["baseline"])
         self.updates = int(state["updates"])
         self.best = float("-inf") if state["best"] is None else float(state["best"])

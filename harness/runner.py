@@ -45,7 +45,7 @@ from harness.tasks import Task
 log = logging.getLogger(__name__)
 
 CHECKPOINT_SECONDS = 5.0
-STATE_VERSION = 2
+STATE_VERSION = 3  # 3: candidates carry tickets; the algorithm states hold them
 CHECKPOINT_FORMAT = "evonas-checkpoint"
 MAX_CHECKPOINT_BYTES = 256 * 1024 * 1024
 
@@ -154,6 +154,7 @@ class _Event:
     arch_hash: str = field(compare=False)
     cached: bool = field(compare=False)
     asked: int = field(compare=False, default=0)  # the algorithm's own replicate number
+    ticket: int | None = field(compare=False, default=None)  # the candidate's ticket (Algorithm.issue)
 
 
 @dataclass
@@ -217,11 +218,21 @@ class RunDriver:
             "asked": self.asked,
             "seq": self.seq,
             "pending": [
-                [e.finish, e.seq, e.encoding, e.replicate, e.generation, e.arch_hash, e.cached, e.asked]
+                [
+                    e.finish,
+                    e.seq,
+                    e.encoding,
+                    e.replicate,
+                    e.generation,
+                    e.arch_hash,
+                    e.cached,
+                    e.asked,
+                    e.ticket,
+                ]
                 for e in self.pending
             ],
             "outstanding": [
-                [self.space.encode(c.genome), c.replicate, c.generation] for c in self.outstanding
+                [self.space.encode(c.genome), c.replicate, c.generation, c.ticket] for c in self.outstanding
             ],
             "seen": [list(k) for k in sorted(self.seen)],
             "wall": self.wall_offset + (time.perf_counter() - self.wall_start),
@@ -258,13 +269,14 @@ class RunDriver:
                 str(h),
                 bool(c),
                 int(a),
+                _optional_int(t),
             )
-            for f, q, enc, rep, gen, h, c, a in state["pending"]
+            for f, q, enc, rep, gen, h, c, a, t in state["pending"]
         ]
         heapq.heapify(self.pending)
         self.outstanding = [
-            Candidate(self.space.decode(enc), int(rep), None if gen is None else int(gen))
-            for enc, rep, gen in state["outstanding"]
+            Candidate(self.space.decode(enc), int(rep), _optional_int(gen), _optional_int(ticket))
+            for enc, rep, gen, ticket in state["outstanding"]
         ]
         self.seen = {(str(h), int(r)) for h, r in state["seen"]}
         self.wall_offset = float(state["wall"])
@@ -343,6 +355,7 @@ class RunDriver:
                 generation=cand.generation,
                 arch_hash=rec.arch_hash,
                 cached=cached,
+                ticket=cand.ticket,
             )
             self.seq += 1
             self.asked += 1
@@ -354,7 +367,7 @@ class RunDriver:
         record = self.evaluator.lookup(event.arch_hash, event.replicate)
         assert record is not None, "a scheduled evaluation must be known"
         outcome = outcome_of(record, self.objective)
-        candidate = Candidate(self.space.decode(event.encoding), event.asked, event.generation)
+        candidate = Candidate(self.space.decode(event.encoding), event.asked, event.generation, event.ticket)
         self.algorithm.tell([(candidate, outcome)])
         self.best = max(self.best, outcome.fitness)
         self.buffer.append(
@@ -372,6 +385,10 @@ class RunDriver:
             )
         )
         self.step += 1
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def outcome_of(record: EvalRecord, objective: str) -> Outcome:
