@@ -60,6 +60,31 @@ class Outcome:
 
 Observation = tuple[Candidate[Any], Outcome]
 
+#: roles of a generation entry: "member" (a GA individual as evaluated, its fitness the algorithm's),
+#: "child" (a DE candidate evaluated in the generation: the initial population in generation 0),
+#: "survivor" (DE's population after the generation's selection, best score first)
+ROLES = ("member", "child", "survivor")
+
+
+@dataclass(frozen=True)
+class GenerationEntry:
+    """One row of a generation as the algorithm saw it (written to the run log's `generations` table).
+
+    `member` is the position within (generation, role); `fitness` is the algorithm's own value (the
+    Genetic CNN GA's mean over all occurrences so far, DE's objective); `params` and `score` are what DE's
+    selection used (None elsewhere).
+    """
+
+    generation: int
+    role: str
+    member: int
+    arch_hash: str
+    encoding: str
+    fitness: float
+    replicate: int = 0
+    params: int | None = None
+    score: float | None = None
+
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """A deep copy of the generator's state (JSON-serialisable)."""
@@ -115,6 +140,15 @@ class Algorithm(ABC, Generic[G]):
     def finished(self) -> bool:
         """True once the algorithm will propose nothing more (e.g. the last generation is done)."""
         return False
+
+    def generations_completed(self) -> int:
+        """Generations completed so far (0 for an algorithm without generations)."""
+        return 0
+
+    def generation_log(self, since: int = 0) -> list[GenerationEntry]:
+        """The entries of every completed generation numbered `since` or later, read from the state (the
+        runner writes each generation once, when `generations_completed()` passes it)."""
+        return []
 
     # --- persistence ---
     @abstractmethod

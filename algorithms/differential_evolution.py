@@ -32,12 +32,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
-from algorithms.base import Algorithm, Candidate, Observation, rng_state, set_rng_state
+from algorithms.base import Algorithm, Candidate, GenerationEntry, Observation, rng_state, set_rng_state
 from algorithms.capabilities import DeMutationSpace
 from harness.errors import EvonasError
 from harness.spaces.base import SearchSpace
@@ -89,6 +89,27 @@ def pareto_front(
     return np.asarray(keep, dtype=int)
 
 
+def natural_selection(
+    fitness: Sequence[float],
+    params: Sequence[int | None],
+    survivors: int,
+    error_weight: float = 0.7,
+    params_weight: float = 0.3,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's natural selection over a merged set (parents first, then children): the indices of
+    the `survivors` lowest scores (ties: lower error, then fewer parameters, then earlier in the set) and
+    every member's score. A member without a parameter count counts as the largest count of the set."""
+    known = [p for p in params if p is not None]
+    worst = max(known) if known else 0
+    if not known:
+        logger.warning("no outcome carries a parameter count: DE selection ranks by error only")
+    errors = np.array([1.0 - f for f in fitness], dtype=float)
+    counts = np.array([float(worst if p is None else p) for p in params], dtype=float)
+    scores = selection_scores(errors, counts, error_weight, params_weight)
+    order = np.lexsort((np.arange(len(errors)), counts, errors, scores))[:survivors]
+    return order, scores
+
+
 @dataclass(frozen=True)
 class Member:
     """An evaluated genome: its encoding, fitness, parameter count and score at its last selection."""
@@ -97,6 +118,7 @@ class Member:
     fitness: float
     params: int | None
     score: float | None = None
+    arch_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,6 +156,7 @@ class _Slot:
     fitness: float = 0.0
     params: int | None = None
     ticket: int | None = None  # set when handed out
+    arch_hash: str = ""
 
 
 class DifferentialEvolution(Algorithm[Any]):
@@ -300,6 +323,7 @@ class DifferentialEvolution(Algorithm[Any]):
                 fitness = 0.0
             slot.fitness = fitness
             slot.params = None if outcome.params is None else int(outcome.params)
+            slot.arch_hash = outcome.arch_hash
             slot.done = True
         if self._batch is not None and all(slot.done for slot in self._batch):
             self._select()
@@ -307,23 +331,16 @@ class DifferentialEvolution(Algorithm[Any]):
     # --- selection ---
     def _select(self) -> None:
         batch = self._batch or []
-        kids = [(s.genome, Member(s.encoding, s.fitness, s.params)) for s in batch]
+        kids = [(s.genome, Member(s.encoding, s.fitness, s.params, arch_hash=s.arch_hash)) for s in batch]
         merged = self._population + kids
-        known = [m.params for _, m in merged if m.params is not None]
-        worst = max(known) if known else 0
-        if not known:
-            logger.warning("no outcome carries a parameter count: DE selection ranks by error only")
-        errors = np.array([1.0 - m.fitness for _, m in merged])
-        params = np.array([float(worst if m.params is None else m.params) for _, m in merged])
-        scores = selection_scores(errors, params, self.error_weight, self.params_weight)
-        order = np.lexsort((np.arange(len(merged)), params, errors, scores))[: self.population_size]
-        self._population = [
-            (
-                merged[i][0],
-                Member(merged[i][1].encoding, merged[i][1].fitness, merged[i][1].params, float(scores[i])),
-            )
-            for i in order
-        ]
+        order, scores = natural_selection(
+            [m.fitness for _, m in merged],
+            [m.params for _, m in merged],
+            self.population_size,
+            self.error_weight,
+            self.params_weight,
+        )
+        self._population = [(merged[i][0], replace(merged[i][1], score=float(scores[i]))) for i in order]
         self._history.append(
             GenerationRecord(self._completed, self.population, tuple(member for _, member in kids))
         )
@@ -338,6 +355,30 @@ class DifferentialEvolution(Algorithm[Any]):
             best.params,
         )
 
+    def generations_completed(self) -> int:
+        return len(self._history)
+
+    def generation_log(self, since: int = 0) -> list[GenerationEntry]:
+        """Per completed generation: its children (the initial population in generation 0), in the order
+        they were proposed, and the survivors of its selection, best score first."""
+        out = []
+        for record in self._history[since:]:
+            for role, members in (("child", record.children), ("survivor", record.population)):
+                out += [
+                    GenerationEntry(
+                        generation=record.generation,
+                        role=role,
+                        member=i,
+                        arch_hash=m.arch_hash,
+                        encoding=m.encoding,
+                        fitness=m.fitness,
+                        params=m.params,
+                        score=m.score,
+                    )
+                    for i, m in enumerate(members)
+                ]
+        return out
+
     # --- persistence ---
     def state_dict(self) -> dict[str, Any]:
         batch = None
@@ -350,6 +391,7 @@ class DifferentialEvolution(Algorithm[Any]):
                     "fitness": s.fitness,
                     "params": s.params,
                     "ticket": s.ticket,
+                    "arch_hash": s.arch_hash,
                 }
                 for s in self._batch
             ]
@@ -387,6 +429,7 @@ class DifferentialEvolution(Algorithm[Any]):
                     float(s["fitness"]),
                     s["params"],
                     None if s["ticket"] is None else int(s["ticket"]),
+                    str(s["arch_hash"]),
                 )
                 for s in state["batch"]
             ]

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from algorithms.base import Algorithm, Candidate, Observation, rng_state, set_rng_state
+from algorithms.base import Algorithm, Candidate, GenerationEntry, Observation, rng_state, set_rng_state
 from algorithms.capabilities import BinaryStageSpace
 from harness.errors import EvonasError
 from harness.spaces.base import SearchSpace
@@ -177,8 +177,33 @@ class GeneticCnnGA(Algorithm):
                 float(np.mean(self.occurrences[self.results[i][0]])) for i in range(self.population_size)
             ]
             self.history.append(
-                {"generation": self.generation, "members": list(self.members), "fitness": list(self.fitness)}
+                {
+                    "generation": self.generation,
+                    "members": list(self.members),
+                    "fitness": list(self.fitness),
+                    "hashes": [self.results[i][0] for i in range(self.population_size)],
+                    "replicates": list(self.replicates),
+                }
             )
+
+    def generations_completed(self) -> int:
+        return len(self.history)
+
+    def generation_log(self, since: int = 0) -> list[GenerationEntry]:
+        """Every member of each completed generation, its fitness the mean over its occurrences so far."""
+        return [
+            GenerationEntry(
+                generation=int(h["generation"]),
+                role="member",
+                member=i,
+                arch_hash=h["hashes"][i],
+                encoding=h["members"][i],
+                fitness=float(h["fitness"][i]),
+                replicate=int(h["replicates"][i]),
+            )
+            for h in self.history[since:]
+            for i in range(len(h["members"]))
+        ]
 
     def _member_index(self, candidate: Candidate) -> int:
         waiting = {t: i for i, t in enumerate(self.member_tickets) if i not in self.results}

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from cache.merge import ImportResult, merge_export
 from cache.store import SCHEMA_VERSION, Cache
-from cache.tables import NOT_EXPORTED, TableInfo, staging_database, table_infos
+from cache.tables import ADDED_LATER, NOT_EXPORTED, TableInfo, staging_database, table_infos
 from cache.verify import verify
 from harness.errors import CacheError
 
@@ -165,9 +165,14 @@ def load_export(directory: str | Path) -> IncomingExport:
     """Read and check every file of an export; raise CacheError (one line naming the file) on any doubt."""
     src = Path(directory)
     manifest = read_manifest(src)
-    tables = {info.name: _read_table(src, info, manifest["tables"][info.name]) for info in table_infos()}
     stage = staging_database()
     try:
+        tables = {
+            info.name: _read_table(src, info, manifest["tables"][info.name])
+            if info.name in manifest["tables"]
+            else stage.execute(f"SELECT * FROM {info.name} LIMIT 0").fetch_arrow_table()  # added later
+            for info in table_infos()
+        }
         for info in table_infos():
             _stage_table(stage, src, info, tables[info.name])
         problems = verify(stage)
@@ -200,14 +205,15 @@ def read_manifest(src: Path) -> dict[str, Any]:
     if manifest.get("format_version") != FORMAT_VERSION or not isinstance(tables, dict):
         raise CacheError(f"export {src}: {REEXPORT}")
     expected = {info.name for info in table_infos()}
-    if set(tables) != expected:
-        extra, missing = sorted(set(tables) - expected), sorted(expected - set(tables))
+    extra, missing = sorted(set(tables) - expected), sorted(expected - set(tables))
+    if extra or not set(missing) <= set(ADDED_LATER):  # an older export may lack a table added since
         raise CacheError(
             f"export {src}: the manifest lists tables {sorted(tables)} "
             f"(unexpected {extra}, missing {missing})"
         )
     for info in table_infos():
-        _check_entry(src, info, tables[info.name])
+        if info.name in tables:
+            _check_entry(src, info, tables[info.name])
     return manifest
 
 

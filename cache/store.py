@@ -116,6 +116,22 @@ SCHEMA = [
         encoding VARCHAR,
         PRIMARY KEY (run_id, step)
     )""",
+    # each generation of a generational run as its algorithm saw it (cache.generations), written with the
+    # trajectory rows; `step` is the trajectory step whose result completed the generation
+    """CREATE TABLE IF NOT EXISTS generations (
+        run_id VARCHAR NOT NULL,
+        generation INTEGER NOT NULL,
+        role VARCHAR NOT NULL,
+        member INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        arch_hash VARCHAR NOT NULL,
+        replicate INTEGER NOT NULL,
+        encoding VARCHAR,
+        fitness DOUBLE,
+        params BIGINT,
+        score DOUBLE,
+        PRIMARY KEY (run_id, generation, role, member)
+    )""",
     """CREATE TABLE IF NOT EXISTS checkpoints (
         run_id VARCHAR PRIMARY KEY,
         step INTEGER,
@@ -170,6 +186,7 @@ TABLES = (
     "proxies",
     "runs",
     "trajectories",
+    "generations",
     "checkpoints",
     "experiments",
     "surrogates",
@@ -569,7 +586,7 @@ class Cache:
     def delete_run(self, run_id: str) -> None:
         """Forget a run's trajectory and checkpoint (its evaluations stay: they belong to the cache)."""
         with self.transaction():
-            for table in ("trajectories", "checkpoints", "run_surrogates", "runs"):
+            for table in ("trajectories", "generations", "checkpoints", "run_surrogates", "runs"):
                 self.con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
 
     # --- summaries ---

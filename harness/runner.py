@@ -30,6 +30,7 @@ import duckdb
 import numpy as np
 
 from algorithms import Algorithm, Candidate, Outcome, get_algorithm
+from cache.generations import GenerationRow, append_generations, truncate_generations
 from cache.hashing import run_id as make_run_id
 from cache.hashing import run_seed
 from cache.records import EvalRecord, RunRecord, TrajectoryRow
@@ -202,6 +203,10 @@ class RunDriver:
         self.best = float("-inf")
         self.trained_here = 0
         self.buffer: list[TrajectoryRow] = []
+        # the run log's generations: rows of generations completed since the last commit, and how many
+        # of the algorithm's generations have been handed to the log (written with the trajectory rows)
+        self.generation_buffer: list[GenerationRow] = []
+        self.generations_logged = 0
         self.done = False
         self._gen: Generator[list[Request], list[EvalRecord], None] | None = None
         self._next: list[Request] | None = None
@@ -237,6 +242,7 @@ class RunDriver:
             "seen": [list(k) for k in sorted(self.seen)],
             "wall": self.wall_offset + (time.perf_counter() - self.wall_start),
             "best": None if self.best == float("-inf") else self.best,
+            "generations_logged": self.generations_logged,
         }
         try:
             return json.dumps(state, allow_nan=False, sort_keys=True).encode("utf-8")
@@ -282,6 +288,7 @@ class RunDriver:
         self.wall_offset = float(state["wall"])
         self.wall_start = time.perf_counter()
         self.best = float("-inf") if state["best"] is None else float(state["best"])
+        self.generations_logged = int(state["generations_logged"])
 
     # --- the event loop ---
     def requests(self) -> list[Request] | None:
@@ -369,6 +376,7 @@ class RunDriver:
         outcome = outcome_of(record, self.objective)
         candidate = Candidate(self.space.decode(event.encoding), event.asked, event.generation, event.ticket)
         self.algorithm.tell([(candidate, outcome)])
+        self._log_generations()
         self.best = max(self.best, outcome.fitness)
         self.buffer.append(
             TrajectoryRow(
@@ -385,6 +393,29 @@ class RunDriver:
             )
         )
         self.step += 1
+
+    def _log_generations(self) -> None:
+        """Rows for the generations the last `tell` completed (their step: the row being written)."""
+        completed = self.algorithm.generations_completed()
+        if completed <= self.generations_logged:
+            return
+        self.generation_buffer += [
+            GenerationRow(
+                run_id=self.run_id,
+                generation=e.generation,
+                role=e.role,
+                member=e.member,
+                step=self.step,
+                arch_hash=e.arch_hash,
+                replicate=e.replicate,
+                encoding=e.encoding,
+                fitness=e.fitness,
+                params=e.params,
+                score=e.score,
+            )
+            for e in self.algorithm.generation_log(self.generations_logged)
+        ]
+        self.generations_logged = completed
 
 
 def _optional_int(value: Any) -> int | None:
@@ -491,9 +522,11 @@ class Runner:
                 step, blob = checkpoint
                 driver.restore(blob)
                 self.cache.truncate_trajectory(spec.run_id, step)
+                truncate_generations(self.cache, spec.run_id, step)  # the run log, like the trajectory
                 log.info("resuming %s at step %d", spec.run_id, step)
             else:
                 self.cache.truncate_trajectory(spec.run_id, 0)
+                truncate_generations(self.cache, spec.run_id, 0)
             self.cache.put_run(
                 RunRecord(
                     run_id=spec.run_id,
@@ -617,6 +650,8 @@ class Runner:
             for driver in drivers:
                 self.cache.append_trajectory(driver.buffer)
                 driver.buffer = []
+                append_generations(self.cache, driver.generation_buffer)  # generations: with their rows
+                driver.generation_buffer = []
                 self.cache.save_checkpoint(driver.run_id, driver.step, driver.state())
                 if driver.done:
                     self.cache.set_run_status(driver.run_id, "finished", finished=True)

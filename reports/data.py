@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cache.generations import GenerationRow
+from cache.generations import generations as read_generations
 from cache.store import Cache
 from harness.errors import CacheError, unknown
 
@@ -59,6 +61,8 @@ class Run:
     started_at: str | None
     finished_at: str | None
     queries: tuple[Query, ...]
+    #: the run log's generations (cache.generations), empty for runs and caches without them
+    generations: tuple[GenerationRow, ...] = ()
 
     @property
     def hits(self) -> int:
@@ -304,6 +308,7 @@ def load(cache: Cache, experiments: Sequence[str] | None = None) -> CacheData:
                 encoding=row[8],
             )
         )
+    logged = read_generations(cache, [str(r[0]) for r in run_rows])
     runs = []
     for row in run_rows:
         values = dict(zip(run_cols, row, strict=True))
@@ -328,6 +333,7 @@ def load(cache: Cache, experiments: Sequence[str] | None = None) -> CacheData:
                 started_at=_iso(values["started_at"]),
                 finished_at=_iso(values["finished_at"]),
                 queries=tuple(queries.get(values["run_id"], ())),
+                generations=tuple(logged.get(values["run_id"], ())),
             )
         )
 
