@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from abc import ABC, abstractmethod
 from collections.abc import Container, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
@@ -86,6 +86,23 @@ class GenerationEntry:
     score: float | None = None
 
 
+@dataclass(frozen=True)
+class AlgorithmConfig:
+    """An algorithm's hyper-parameters: a frozen dataclass per algorithm (its `Config`), checked once in
+    `__post_init__`. Its fields are the keywords `get_algorithm` and the [[algorithms]] `params` table
+    accept (harness.config_validation reads names and types from them); `params()` is the dict recorded
+    with every run."""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise EvonasError naming the algorithm and the bad value (none by default)."""
+
+    def params(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     """A deep copy of the generator's state (JSON-serialisable)."""
     return copy.deepcopy(rng.bit_generator.state)
@@ -100,6 +117,9 @@ class Algorithm(ABC, Generic[G]):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    #: the hyper-parameters' dataclass (None: the algorithm takes open-ended keywords, e.g. Optuna's)
+    Config: ClassVar[type[AlgorithmConfig] | None] = None
+    config: AlgorithmConfig  # set by the subclass (an instance of its Config)
     #: True when the algorithm proposes whole generations and waits for all of them before moving on.
     generational: ClassVar[bool] = False
 
@@ -124,9 +144,19 @@ class Algorithm(ABC, Generic[G]):
         return candidate.ticket
 
     @property
-    @abstractmethod
     def params(self) -> dict[str, Any]:
-        """The algorithm's hyper-parameters (recorded with every run)."""
+        """The algorithm's hyper-parameters (recorded with every run): derived from its config."""
+        return self.config.params()
+
+    @classmethod
+    def make_config(cls, config: AlgorithmConfig | None, params: dict[str, Any]) -> Any:
+        """`config` as given, or the class's Config built from keyword `params` (not both)."""
+        assert cls.Config is not None, f"{cls.__name__} has no Config"
+        if config is None:
+            return cls.Config(**params)
+        if params or not isinstance(config, cls.Config):
+            raise TypeError(f"{cls.__name__} takes a {cls.Config.__name__} or keywords, not {config!r}")
+        return config
 
     @abstractmethod
     def ask(self, n: int) -> list[Candidate[G]]:

@@ -37,7 +37,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from algorithms.base import Algorithm, Candidate, GenerationEntry, Observation, rng_state, set_rng_state
+from algorithms.base import (
+    Algorithm,
+    AlgorithmConfig,
+    Candidate,
+    GenerationEntry,
+    Observation,
+    rng_state,
+    set_rng_state,
+)
 from algorithms.capabilities import DeMutationSpace
 from harness.errors import EvonasError
 from harness.spaces.base import SearchSpace
@@ -145,6 +153,55 @@ class GenerationRecord:
         )
 
 
+@dataclass(frozen=True)
+class DeConfig(AlgorithmConfig):
+    """The paper's n (`population`), m (`children`), rounds after the initial population (`generations`),
+    the top performers x_best is drawn from (`top_k`), the selection weights, and our redraw settings."""
+
+    population: int = 20
+    children: int = 10
+    generations: int = 8
+    top_k: int = 5
+    error_weight: float = 0.7
+    params_weight: float = 0.3
+    distinct_children: bool = True
+    max_redraws: int = 50
+    distinct_from_population: bool = True
+
+    def validate(self) -> None:
+        name = "differential_evolution"
+        if self.population < 3:
+            raise EvonasError(f"{name}: population must be >= 3 (best, r2, r3), got {self.population}")
+        if self.children < 1:
+            raise EvonasError(f"{name}: children must be >= 1, got {self.children}")
+        if self.generations < 0:
+            raise EvonasError(f"{name}: generations must be >= 0, got {self.generations}")
+        if self.top_k < 1:
+            raise EvonasError(f"{name}: top_k must be >= 1, got {self.top_k}")
+        ew, pw = self.error_weight, self.params_weight
+        if ew < 0 or pw < 0 or ew + pw <= 0:
+            raise EvonasError(
+                f"{name}: error_weight and params_weight must be >= 0 and not both 0, got {ew} and {pw}"
+            )
+        if self.max_redraws < 0:
+            raise EvonasError(f"{name}: max_redraws must be >= 0, got {self.max_redraws}")
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "population": int(self.population),
+            "children": int(self.children),
+            "generations": int(self.generations),
+            "top_k": int(self.top_k),
+            "error_weight": float(self.error_weight),
+            "params_weight": float(self.params_weight),
+            "distinct_children": bool(self.distinct_children),
+            "max_redraws": int(self.max_redraws),
+        }
+        if not self.distinct_from_population:  # listed only when set: older states keep their params
+            params["distinct_from_population"] = False
+        return params
+
+
 @dataclass
 class _Slot:
     """One genome of the generation being evaluated (mutable bookkeeping, never exposed)."""
@@ -168,74 +225,33 @@ class DifferentialEvolution(Algorithm[Any]):
         "selection by 0.7 * error + 0.3 * params (min-max normalised)"
     )
     generational: ClassVar[bool] = True
+    Config = DeConfig
 
     def __init__(
-        self,
-        space: SearchSpace[Any],
-        rng: np.random.Generator,
-        population: int = 20,
-        children: int = 10,
-        generations: int = 8,
-        top_k: int = 5,
-        error_weight: float = 0.7,
-        params_weight: float = 0.3,
-        distinct_children: bool = True,
-        max_redraws: int = 50,
-        distinct_from_population: bool = True,
+        self, space: SearchSpace[Any], rng: np.random.Generator, config: DeConfig | None = None, **params: Any
     ) -> None:
         super().__init__(space, rng)
+        self.config = self.make_config(config, params)
         if not isinstance(space, DeMutationSpace):
             raise EvonasError(
                 f"differential_evolution needs a space with de_mutation(best, r2, r3, rng); "
                 f"{space.name!r} has none (use 'de_sequential')"
             )
-        if population < 3:
-            raise EvonasError(
-                f"differential_evolution: population must be >= 3 (best, r2, r3), got {population}"
-            )
-        if children < 1:
-            raise EvonasError(f"differential_evolution: children must be >= 1, got {children}")
-        if generations < 0:
-            raise EvonasError(f"differential_evolution: generations must be >= 0, got {generations}")
-        if top_k < 1:
-            raise EvonasError(f"differential_evolution: top_k must be >= 1, got {top_k}")
-        if error_weight < 0 or params_weight < 0 or error_weight + params_weight <= 0:
-            raise EvonasError(
-                "differential_evolution: error_weight and params_weight must be >= 0 and not both 0, "
-                f"got {error_weight} and {params_weight}"
-            )
-        if max_redraws < 0:
-            raise EvonasError(f"differential_evolution: max_redraws must be >= 0, got {max_redraws}")
         self.de_space: DeMutationSpace = space
-        self.population_size = int(population)
-        self.children = int(children)
-        self.generations = int(generations)
-        self.top_k = int(top_k)
-        self.error_weight = float(error_weight)
-        self.params_weight = float(params_weight)
-        self.distinct_children = bool(distinct_children)
-        self.max_redraws = int(max_redraws)
-        self.distinct_from_population = bool(distinct_from_population)
+        c = self.config
+        self.population_size = int(c.population)
+        self.children = int(c.children)
+        self.generations = int(c.generations)
+        self.top_k = int(c.top_k)
+        self.error_weight = float(c.error_weight)
+        self.params_weight = float(c.params_weight)
+        self.distinct_children = bool(c.distinct_children)
+        self.max_redraws = int(c.max_redraws)
+        self.distinct_from_population = bool(c.distinct_from_population)
         self._population: list[tuple[Any, Member]] = []  # sorted by score, best first
         self._batch: list[_Slot] | None = None
         self._completed = 0  # selections done: 1 after the initial population, generations + 1 at the end
         self._history: list[GenerationRecord] = []
-
-    @property
-    def params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "population": self.population_size,
-            "children": self.children,
-            "generations": self.generations,
-            "top_k": self.top_k,
-            "error_weight": self.error_weight,
-            "params_weight": self.params_weight,
-            "distinct_children": self.distinct_children,
-            "max_redraws": self.max_redraws,
-        }
-        if not self.distinct_from_population:  # listed only when set: older states keep their params
-            params["distinct_from_population"] = False
-        return params
 
     # --- views ---
     @property

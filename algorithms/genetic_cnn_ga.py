@@ -21,11 +21,20 @@ the task's objective: validation accuracy in the paper preset (Sec. 4.1 holds ou
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from algorithms.base import Algorithm, Candidate, GenerationEntry, Observation, rng_state, set_rng_state
+from algorithms.base import (
+    Algorithm,
+    AlgorithmConfig,
+    Candidate,
+    GenerationEntry,
+    Observation,
+    rng_state,
+    set_rng_state,
+)
 from algorithms.capabilities import BinaryStageSpace
 from harness.errors import EvonasError
 from harness.spaces.base import SearchSpace
@@ -41,40 +50,66 @@ def roulette_probabilities(fitness: Sequence[float]) -> np.ndarray:
     return weights / total
 
 
+@dataclass(frozen=True)
+class GeneticCnnConfig(AlgorithmConfig):
+    """N = `population`, T = `generations`, p_M, q_M, p_C, q_C of Algorithm 1; `init`: "random" or
+    "zeros" (Sec. 4.1.2)."""
+
+    population: int = 20
+    generations: int = 50
+    p_mutation: float = 0.8
+    q_mutation: float = 0.05
+    p_crossover: float = 0.2
+    q_crossover: float = 0.2
+    init: str = "random"
+
+    def validate(self) -> None:
+        if self.init not in ("random", "zeros"):
+            raise EvonasError(f"genetic_cnn_ga init must be 'random' or 'zeros', not {self.init!r}")
+        if self.population < 2 or self.generations < 0:
+            raise EvonasError("genetic_cnn_ga needs population >= 2 and generations >= 0")
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "population": int(self.population),
+            "generations": int(self.generations),
+            "p_mutation": float(self.p_mutation),
+            "q_mutation": float(self.q_mutation),
+            "p_crossover": float(self.p_crossover),
+            "q_crossover": float(self.q_crossover),
+            "init": self.init,
+        }
+
+
 class GeneticCnnGA(Algorithm):
     name = "genetic_cnn_ga"
     description = "Genetic CNN's GA (Xie & Yuille 2017): roulette selection, stage crossover, bit mutation"
     generational = True
 
+    Config = GeneticCnnConfig
+
     def __init__(
         self,
         space: SearchSpace,
         rng: np.random.Generator,
-        population: int = 20,
-        generations: int = 50,
-        p_mutation: float = 0.8,
-        q_mutation: float = 0.05,
-        p_crossover: float = 0.2,
-        q_crossover: float = 0.2,
-        init: str = "random",
+        config: GeneticCnnConfig | None = None,
+        **params: Any,
     ) -> None:
         super().__init__(space, rng)
+        self.config = self.make_config(config, params)
         if not isinstance(space, BinaryStageSpace):
             raise EvonasError(
                 f"genetic_cnn_ga needs a binary stage space such as genetic_cnn, not {space.name}"
             )
         self.stages: BinaryStageSpace = space
-        if init not in ("random", "zeros"):
-            raise EvonasError(f"genetic_cnn_ga init must be 'random' or 'zeros', not {init!r}")
-        if population < 2 or generations < 0:
-            raise EvonasError("genetic_cnn_ga needs population >= 2 and generations >= 0")
-        self.population_size = int(population)
-        self.generations = int(generations)
-        self.p_mutation = float(p_mutation)
-        self.q_mutation = float(q_mutation)
-        self.p_crossover = float(p_crossover)
-        self.q_crossover = float(q_crossover)
-        self.init = init
+        settings = self.config.params()
+        self.population_size: int = settings["population"]
+        self.generations: int = settings["generations"]
+        self.p_mutation: float = settings["p_mutation"]
+        self.q_mutation: float = settings["q_mutation"]
+        self.p_crossover: float = settings["p_crossover"]
+        self.q_crossover: float = settings["q_crossover"]
+        self.init: str = settings["init"]
         self.generation = -1  # index of the generation being evaluated
         self.members: list[str] = []  # encodings of the current generation
         self.replicates: list[int] = []
@@ -89,18 +124,6 @@ class GeneticCnnGA(Algorithm):
         self.history: list[dict[str, Any]] = []  # per generation: encodings and fitness (Table 1)
         # the last selection and variation: parents, crossed pairs, mutated members (Fig. 4 diagnostics)
         self.last_variation: dict[str, list[int]] = {}
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return {
-            "population": self.population_size,
-            "generations": self.generations,
-            "p_mutation": self.p_mutation,
-            "q_mutation": self.q_mutation,
-            "p_crossover": self.p_crossover,
-            "q_crossover": self.q_crossover,
-            "init": self.init,
-        }
 
     @property
     def finished(self) -> bool:
