@@ -170,7 +170,7 @@ def load_export(directory: str | Path) -> IncomingExport:
         tables = {
             info.name: _read_table(src, info, manifest["tables"][info.name])
             if info.name in manifest["tables"]
-            else stage.execute(f"SELECT * FROM {info.name} LIMIT 0").fetch_arrow_table()  # added later
+            else stage.sql(f"SELECT * FROM {info.name} LIMIT 0").to_arrow_table()  # added later
             for info in table_infos()
         }
         for info in table_infos():
