@@ -32,12 +32,21 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 
-from algorithms.base import Algorithm, Candidate, Observation, rng_state, set_rng_state
+from algorithms.base import (
+    Algorithm,
+    AlgorithmConfig,
+    Candidate,
+    GenerationEntry,
+    Observation,
+    rng_state,
+    set_rng_state,
+)
+from algorithms.capabilities import DeMutationSpace
 from harness.errors import EvonasError
 from harness.spaces.base import SearchSpace
 
@@ -88,6 +97,27 @@ def pareto_front(
     return np.asarray(keep, dtype=int)
 
 
+def natural_selection(
+    fitness: Sequence[float],
+    params: Sequence[int | None],
+    survivors: int,
+    error_weight: float = 0.7,
+    params_weight: float = 0.3,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's natural selection over a merged set (parents first, then children): the indices of
+    the `survivors` lowest scores (ties: lower error, then fewer parameters, then earlier in the set) and
+    every member's score. A member without a parameter count counts as the largest count of the set."""
+    known = [p for p in params if p is not None]
+    worst = max(known) if known else 0
+    if not known:
+        logger.warning("no outcome carries a parameter count: DE selection ranks by error only")
+    errors = np.array([1.0 - f for f in fitness], dtype=float)
+    counts = np.array([float(worst if p is None else p) for p in params], dtype=float)
+    scores = selection_scores(errors, counts, error_weight, params_weight)
+    order = np.lexsort((np.arange(len(errors)), counts, errors, scores))[:survivors]
+    return order, scores
+
+
 @dataclass(frozen=True)
 class Member:
     """An evaluated genome: its encoding, fitness, parameter count and score at its last selection."""
@@ -96,6 +126,7 @@ class Member:
     fitness: float
     params: int | None
     score: float | None = None
+    arch_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +153,55 @@ class GenerationRecord:
         )
 
 
+@dataclass(frozen=True)
+class DeConfig(AlgorithmConfig):
+    """The paper's n (`population`), m (`children`), rounds after the initial population (`generations`),
+    the top performers x_best is drawn from (`top_k`), the selection weights, and our redraw settings."""
+
+    population: int = 20
+    children: int = 10
+    generations: int = 8
+    top_k: int = 5
+    error_weight: float = 0.7
+    params_weight: float = 0.3
+    distinct_children: bool = True
+    max_redraws: int = 50
+    distinct_from_population: bool = True
+
+    def validate(self) -> None:
+        name = "differential_evolution"
+        if self.population < 3:
+            raise EvonasError(f"{name}: population must be >= 3 (best, r2, r3), got {self.population}")
+        if self.children < 1:
+            raise EvonasError(f"{name}: children must be >= 1, got {self.children}")
+        if self.generations < 0:
+            raise EvonasError(f"{name}: generations must be >= 0, got {self.generations}")
+        if self.top_k < 1:
+            raise EvonasError(f"{name}: top_k must be >= 1, got {self.top_k}")
+        ew, pw = self.error_weight, self.params_weight
+        if ew < 0 or pw < 0 or ew + pw <= 0:
+            raise EvonasError(
+                f"{name}: error_weight and params_weight must be >= 0 and not both 0, got {ew} and {pw}"
+            )
+        if self.max_redraws < 0:
+            raise EvonasError(f"{name}: max_redraws must be >= 0, got {self.max_redraws}")
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "population": int(self.population),
+            "children": int(self.children),
+            "generations": int(self.generations),
+            "top_k": int(self.top_k),
+            "error_weight": float(self.error_weight),
+            "params_weight": float(self.params_weight),
+            "distinct_children": bool(self.distinct_children),
+            "max_redraws": int(self.max_redraws),
+        }
+        if not self.distinct_from_population:  # listed only when set: older states keep their params
+            params["distinct_from_population"] = False
+        return params
+
+
 @dataclass
 class _Slot:
     """One genome of the generation being evaluated (mutable bookkeeping, never exposed)."""
@@ -132,6 +212,8 @@ class _Slot:
     done: bool = False
     fitness: float = 0.0
     params: int | None = None
+    ticket: int | None = None  # set when handed out
+    arch_hash: str = ""
 
 
 class DifferentialEvolution(Algorithm[Any]):
@@ -143,73 +225,33 @@ class DifferentialEvolution(Algorithm[Any]):
         "selection by 0.7 * error + 0.3 * params (min-max normalised)"
     )
     generational: ClassVar[bool] = True
+    Config = DeConfig
 
     def __init__(
-        self,
-        space: SearchSpace[Any],
-        rng: np.random.Generator,
-        population: int = 20,
-        children: int = 10,
-        generations: int = 8,
-        top_k: int = 5,
-        error_weight: float = 0.7,
-        params_weight: float = 0.3,
-        distinct_children: bool = True,
-        max_redraws: int = 50,
-        distinct_from_population: bool = True,
+        self, space: SearchSpace[Any], rng: np.random.Generator, config: DeConfig | None = None, **params: Any
     ) -> None:
         super().__init__(space, rng)
-        if not callable(getattr(space, "de_mutation", None)):
+        self.config = self.make_config(config, params)
+        if not isinstance(space, DeMutationSpace):
             raise EvonasError(
                 f"differential_evolution needs a space with de_mutation(best, r2, r3, rng); "
                 f"{space.name!r} has none (use 'de_sequential')"
             )
-        if population < 3:
-            raise EvonasError(
-                f"differential_evolution: population must be >= 3 (best, r2, r3), got {population}"
-            )
-        if children < 1:
-            raise EvonasError(f"differential_evolution: children must be >= 1, got {children}")
-        if generations < 0:
-            raise EvonasError(f"differential_evolution: generations must be >= 0, got {generations}")
-        if top_k < 1:
-            raise EvonasError(f"differential_evolution: top_k must be >= 1, got {top_k}")
-        if error_weight < 0 or params_weight < 0 or error_weight + params_weight <= 0:
-            raise EvonasError(
-                "differential_evolution: error_weight and params_weight must be >= 0 and not both 0, "
-                f"got {error_weight} and {params_weight}"
-            )
-        if max_redraws < 0:
-            raise EvonasError(f"differential_evolution: max_redraws must be >= 0, got {max_redraws}")
-        self.population_size = int(population)
-        self.children = int(children)
-        self.generations = int(generations)
-        self.top_k = int(top_k)
-        self.error_weight = float(error_weight)
-        self.params_weight = float(params_weight)
-        self.distinct_children = bool(distinct_children)
-        self.max_redraws = int(max_redraws)
-        self.distinct_from_population = bool(distinct_from_population)
+        self.de_space: DeMutationSpace = space
+        c = self.config
+        self.population_size = int(c.population)
+        self.children = int(c.children)
+        self.generations = int(c.generations)
+        self.top_k = int(c.top_k)
+        self.error_weight = float(c.error_weight)
+        self.params_weight = float(c.params_weight)
+        self.distinct_children = bool(c.distinct_children)
+        self.max_redraws = int(c.max_redraws)
+        self.distinct_from_population = bool(c.distinct_from_population)
         self._population: list[tuple[Any, Member]] = []  # sorted by score, best first
         self._batch: list[_Slot] | None = None
         self._completed = 0  # selections done: 1 after the initial population, generations + 1 at the end
         self._history: list[GenerationRecord] = []
-
-    @property
-    def params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "population": self.population_size,
-            "children": self.children,
-            "generations": self.generations,
-            "top_k": self.top_k,
-            "error_weight": self.error_weight,
-            "params_weight": self.params_weight,
-            "distinct_children": self.distinct_children,
-            "max_redraws": self.max_redraws,
-        }
-        if not self.distinct_from_population:  # listed only when set: older states keep their params
-            params["distinct_from_population"] = False
-        return params
 
     # --- views ---
     @property
@@ -252,7 +294,7 @@ class DifferentialEvolution(Algorithm[Any]):
         best = int(self.rng.integers(min(self.top_k, n)))
         others = [i for i in range(n) if i != best]
         r2, r3 = (int(i) for i in self.rng.choice(others, size=2, replace=False))
-        return self.space.de_mutation(genomes[best], genomes[r2], genomes[r3], self.rng)  # type: ignore[attr-defined]
+        return self.de_space.de_mutation(genomes[best], genomes[r2], genomes[r3], self.rng)
 
     def _new_batch(self) -> list[_Slot]:
         ours = self.distinct_from_population
@@ -282,30 +324,22 @@ class DifferentialEvolution(Algorithm[Any]):
                 break
             if not slot.handed_out:
                 slot.handed_out = True
-                out.append(Candidate(slot.genome, 0, self._completed))  # generation 0 = initial population
+                candidate = self.issue(slot.genome, 0, self._completed)  # generation 0 = initial population
+                slot.ticket = candidate.ticket
+                out.append(candidate)
         return out
 
     def tell(self, observations: Sequence[Observation]) -> None:
         for candidate, outcome in observations:
-            slot = next(
-                (
-                    s
-                    for s in (self._batch or [])
-                    if s.handed_out and not s.done and s.genome == candidate.genome
-                ),
-                None,
-            )
-            if slot is None:
-                raise EvonasError(
-                    f"differential_evolution was told about a genome it is not waiting for: "
-                    f"{self.space.encode(candidate.genome)}"
-                )
+            waiting = {s.ticket: s for s in (self._batch or []) if s.handed_out and not s.done}
+            slot = waiting[self.ticket_of(candidate, waiting)]
             fitness = float(outcome.fitness)
             if not math.isfinite(fitness):
                 logger.warning("non-finite fitness %r for %s counted as 0", outcome.fitness, slot.encoding)
                 fitness = 0.0
             slot.fitness = fitness
             slot.params = None if outcome.params is None else int(outcome.params)
+            slot.arch_hash = outcome.arch_hash
             slot.done = True
         if self._batch is not None and all(slot.done for slot in self._batch):
             self._select()
@@ -313,23 +347,16 @@ class DifferentialEvolution(Algorithm[Any]):
     # --- selection ---
     def _select(self) -> None:
         batch = self._batch or []
-        kids = [(s.genome, Member(s.encoding, s.fitness, s.params)) for s in batch]
+        kids = [(s.genome, Member(s.encoding, s.fitness, s.params, arch_hash=s.arch_hash)) for s in batch]
         merged = self._population + kids
-        known = [m.params for _, m in merged if m.params is not None]
-        worst = max(known) if known else 0
-        if not known:
-            logger.warning("no outcome carries a parameter count: DE selection ranks by error only")
-        errors = np.array([1.0 - m.fitness for _, m in merged])
-        params = np.array([float(worst if m.params is None else m.params) for _, m in merged])
-        scores = selection_scores(errors, params, self.error_weight, self.params_weight)
-        order = np.lexsort((np.arange(len(merged)), params, errors, scores))[: self.population_size]
-        self._population = [
-            (
-                merged[i][0],
-                Member(merged[i][1].encoding, merged[i][1].fitness, merged[i][1].params, float(scores[i])),
-            )
-            for i in order
-        ]
+        order, scores = natural_selection(
+            [m.fitness for _, m in merged],
+            [m.params for _, m in merged],
+            self.population_size,
+            self.error_weight,
+            self.params_weight,
+        )
+        self._population = [(merged[i][0], replace(merged[i][1], score=float(scores[i]))) for i in order]
         self._history.append(
             GenerationRecord(self._completed, self.population, tuple(member for _, member in kids))
         )
@@ -344,6 +371,30 @@ class DifferentialEvolution(Algorithm[Any]):
             best.params,
         )
 
+    def generations_completed(self) -> int:
+        return len(self._history)
+
+    def generation_log(self, since: int = 0) -> list[GenerationEntry]:
+        """Per completed generation: its children (the initial population in generation 0), in the order
+        they were proposed, and the survivors of its selection, best score first."""
+        out = []
+        for record in self._history[since:]:
+            for role, members in (("child", record.children), ("survivor", record.population)):
+                out += [
+                    GenerationEntry(
+                        generation=record.generation,
+                        role=role,
+                        member=i,
+                        arch_hash=m.arch_hash,
+                        encoding=m.encoding,
+                        fitness=m.fitness,
+                        params=m.params,
+                        score=m.score,
+                    )
+                    for i, m in enumerate(members)
+                ]
+        return out
+
     # --- persistence ---
     def state_dict(self) -> dict[str, Any]:
         batch = None
@@ -355,6 +406,8 @@ class DifferentialEvolution(Algorithm[Any]):
                     "done": s.done,
                     "fitness": s.fitness,
                     "params": s.params,
+                    "ticket": s.ticket,
+                    "arch_hash": s.arch_hash,
                 }
                 for s in self._batch
             ]
@@ -362,6 +415,7 @@ class DifferentialEvolution(Algorithm[Any]):
             "algorithm": self.name,
             "params": self.params,
             "rng": rng_state(self.rng),
+            "tickets": self.tickets,
             "completed": self._completed,
             "population": [asdict(member) for _, member in self._population],
             "batch": batch,
@@ -376,6 +430,7 @@ class DifferentialEvolution(Algorithm[Any]):
                 f"state was saved with parameters {state.get('params')}, this run has {self.params}"
             )
         set_rng_state(self.rng, state["rng"])
+        self.tickets = int(state["tickets"])
         self._completed = int(state["completed"])
         self._population = [(self._dec(m["encoding"]), Member(**m)) for m in state["population"]]
         if state["batch"] is None:
@@ -389,6 +444,8 @@ class DifferentialEvolution(Algorithm[Any]):
                     bool(s["done"]),
                     float(s["fitness"]),
                     s["params"],
+                    None if s["ticket"] is None else int(s["ticket"]),
+                    str(s["arch_hash"]),
                 )
                 for s in state["batch"]
             ]

@@ -21,11 +21,21 @@ the task's objective: validation accuracy in the paper preset (Sec. 4.1 holds ou
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from algorithms.base import Algorithm, Candidate, Observation, rng_state, set_rng_state
+from algorithms.base import (
+    Algorithm,
+    AlgorithmConfig,
+    Candidate,
+    GenerationEntry,
+    Observation,
+    rng_state,
+    set_rng_state,
+)
+from algorithms.capabilities import BinaryStageSpace
 from harness.errors import EvonasError
 from harness.spaces.base import SearchSpace
 
@@ -40,44 +50,71 @@ def roulette_probabilities(fitness: Sequence[float]) -> np.ndarray:
     return weights / total
 
 
+@dataclass(frozen=True)
+class GeneticCnnConfig(AlgorithmConfig):
+    """N = `population`, T = `generations`, p_M, q_M, p_C, q_C of Algorithm 1; `init`: "random" or
+    "zeros" (Sec. 4.1.2)."""
+
+    population: int = 20
+    generations: int = 50
+    p_mutation: float = 0.8
+    q_mutation: float = 0.05
+    p_crossover: float = 0.2
+    q_crossover: float = 0.2
+    init: str = "random"
+
+    def validate(self) -> None:
+        if self.init not in ("random", "zeros"):
+            raise EvonasError(f"genetic_cnn_ga init must be 'random' or 'zeros', not {self.init!r}")
+        if self.population < 2 or self.generations < 0:
+            raise EvonasError("genetic_cnn_ga needs population >= 2 and generations >= 0")
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "population": int(self.population),
+            "generations": int(self.generations),
+            "p_mutation": float(self.p_mutation),
+            "q_mutation": float(self.q_mutation),
+            "p_crossover": float(self.p_crossover),
+            "q_crossover": float(self.q_crossover),
+            "init": self.init,
+        }
+
+
 class GeneticCnnGA(Algorithm):
     name = "genetic_cnn_ga"
     description = "Genetic CNN's GA (Xie & Yuille 2017): roulette selection, stage crossover, bit mutation"
     generational = True
 
+    Config = GeneticCnnConfig
+
     def __init__(
         self,
         space: SearchSpace,
         rng: np.random.Generator,
-        population: int = 20,
-        generations: int = 50,
-        p_mutation: float = 0.8,
-        q_mutation: float = 0.05,
-        p_crossover: float = 0.2,
-        q_crossover: float = 0.2,
-        init: str = "random",
+        config: GeneticCnnConfig | None = None,
+        **params: Any,
     ) -> None:
         super().__init__(space, rng)
-        for needed in ("flip_bits", "swap_stages", "zeros"):
-            if not hasattr(space, needed):
-                raise EvonasError(
-                    f"genetic_cnn_ga needs a binary stage space such as genetic_cnn, not {space.name}"
-                )
-        if init not in ("random", "zeros"):
-            raise EvonasError(f"genetic_cnn_ga init must be 'random' or 'zeros', not {init!r}")
-        if population < 2 or generations < 0:
-            raise EvonasError("genetic_cnn_ga needs population >= 2 and generations >= 0")
-        self.population_size = int(population)
-        self.generations = int(generations)
-        self.p_mutation = float(p_mutation)
-        self.q_mutation = float(q_mutation)
-        self.p_crossover = float(p_crossover)
-        self.q_crossover = float(q_crossover)
-        self.init = init
+        self.config = self.make_config(config, params)
+        if not isinstance(space, BinaryStageSpace):
+            raise EvonasError(
+                f"genetic_cnn_ga needs a binary stage space such as genetic_cnn, not {space.name}"
+            )
+        self.stages: BinaryStageSpace = space
+        settings = self.config.params()
+        self.population_size: int = settings["population"]
+        self.generations: int = settings["generations"]
+        self.p_mutation: float = settings["p_mutation"]
+        self.q_mutation: float = settings["q_mutation"]
+        self.p_crossover: float = settings["p_crossover"]
+        self.q_crossover: float = settings["q_crossover"]
+        self.init: str = settings["init"]
         self.generation = -1  # index of the generation being evaluated
         self.members: list[str] = []  # encodings of the current generation
         self.replicates: list[int] = []
         self.handed = 0
+        self.member_tickets: list[int] = []  # ticket of each member handed out, in member order
         self.results: dict[
             int, tuple[str, float]
         ] = {}  # member index -> (arch hash, this occurrence's result)
@@ -87,18 +124,6 @@ class GeneticCnnGA(Algorithm):
         self.history: list[dict[str, Any]] = []  # per generation: encodings and fitness (Table 1)
         # the last selection and variation: parents, crossed pairs, mutated members (Fig. 4 diagnostics)
         self.last_variation: dict[str, list[int]] = {}
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return {
-            "population": self.population_size,
-            "generations": self.generations,
-            "p_mutation": self.p_mutation,
-            "q_mutation": self.q_mutation,
-            "p_crossover": self.p_crossover,
-            "q_crossover": self.q_crossover,
-            "init": self.init,
-        }
 
     @property
     def finished(self) -> bool:
@@ -118,11 +143,12 @@ class GeneticCnnGA(Algorithm):
             self.replicates.append(k)
             self.asked_occurrences[arch] = k + 1
         self.handed = 0
+        self.member_tickets = []
         self.results = {}
 
     def _initial(self) -> list[Any]:
         if self.init == "zeros":
-            return [self.space.zeros() for _ in range(self.population_size)]
+            return [self.stages.zeros() for _ in range(self.population_size)]
         return [self.space.sample(self.rng) for _ in range(self.population_size)]
 
     def _next_generation(self) -> list[Any]:
@@ -133,14 +159,14 @@ class GeneticCnnGA(Algorithm):
         crossed = [False] * n
         for a in range(0, n - 1, 2):
             if self.rng.random() < self.p_crossover:
-                genomes[a], genomes[a + 1] = self.space.swap_stages(
+                genomes[a], genomes[a + 1] = self.stages.swap_stages(
                     genomes[a], genomes[a + 1], self.q_crossover, self.rng
                 )
                 crossed[a] = crossed[a + 1] = True
         mutated = []
         for i in range(n):
             if not crossed[i] and self.rng.random() < self.p_mutation:
-                genomes[i] = self.space.flip_bits(genomes[i], self.q_mutation, self.rng)
+                genomes[i] = self.stages.flip_bits(genomes[i], self.q_mutation, self.rng)
                 mutated.append(i)
         self.last_variation = {
             "parents": chosen.tolist(),
@@ -158,7 +184,9 @@ class GeneticCnnGA(Algorithm):
         out = []
         while self.handed < len(self.members) and len(out) < n:
             i = self.handed
-            out.append(Candidate(self._dec(self.members[i]), self.replicates[i], self.generation))
+            candidate = self.issue(self._dec(self.members[i]), self.replicates[i], self.generation)
+            self.member_tickets.append(int(candidate.ticket))  # type: ignore[arg-type]
+            out.append(candidate)
             self.handed += 1
         return out
 
@@ -172,21 +200,37 @@ class GeneticCnnGA(Algorithm):
                 float(np.mean(self.occurrences[self.results[i][0]])) for i in range(self.population_size)
             ]
             self.history.append(
-                {"generation": self.generation, "members": list(self.members), "fitness": list(self.fitness)}
+                {
+                    "generation": self.generation,
+                    "members": list(self.members),
+                    "fitness": list(self.fitness),
+                    "hashes": [self.results[i][0] for i in range(self.population_size)],
+                    "replicates": list(self.replicates),
+                }
             )
 
+    def generations_completed(self) -> int:
+        return len(self.history)
+
+    def generation_log(self, since: int = 0) -> list[GenerationEntry]:
+        """Every member of each completed generation, its fitness the mean over its occurrences so far."""
+        return [
+            GenerationEntry(
+                generation=int(h["generation"]),
+                role="member",
+                member=i,
+                arch_hash=h["hashes"][i],
+                encoding=h["members"][i],
+                fitness=float(h["fitness"][i]),
+                replicate=int(h["replicates"][i]),
+            )
+            for h in self.history[since:]
+            for i in range(len(h["members"]))
+        ]
+
     def _member_index(self, candidate: Candidate) -> int:
-        if candidate.generation != self.generation:
-            raise EvonasError(f"result for generation {candidate.generation} told during {self.generation}")
-        encoding = self._enc(candidate.genome)
-        for i in range(self.handed):
-            if (
-                i not in self.results
-                and self.members[i] == encoding
-                and self.replicates[i] == candidate.replicate
-            ):
-                return i
-        raise EvonasError(f"result for a candidate this GA did not hand out: {encoding!r}")
+        waiting = {t: i for i, t in enumerate(self.member_tickets) if i not in self.results}
+        return waiting[self.ticket_of(candidate, waiting)]
 
     # --- persistence ---
     def state_dict(self) -> dict[str, Any]:
@@ -196,6 +240,8 @@ class GeneticCnnGA(Algorithm):
             "members": list(self.members),
             "replicates": list(self.replicates),
             "handed": self.handed,
+            "member_tickets": list(self.member_tickets),
+            "tickets": self.tickets,
             "results": {int(k): list(v) for k, v in self.results.items()},
             "occurrences": {k: list(v) for k, v in self.occurrences.items()},
             "asked_occurrences": dict(self.asked_occurrences),
@@ -209,6 +255,8 @@ class GeneticCnnGA(Algorithm):
         self.members = list(state["members"])
         self.replicates = list(state["replicates"])
         self.handed = state["handed"]
+        self.member_tickets = [int(t) for t in state["member_tickets"]]
+        self.tickets = int(state["tickets"])
         self.results = {int(k): (v[0], float(v[1])) for k, v in state["results"].items()}
         self.occurrences = {k: list(v) for k, v in state["occurrences"].items()}
         self.asked_occurrences = dict(state["asked_occurrences"])

@@ -26,7 +26,7 @@ from harness.spaces.base import SearchSpace
 
 log = logging.getLogger(__name__)
 
-STATE_FORMAT = "optuna-trials-1"
+STATE_FORMAT = "optuna-trials-2"
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -49,7 +49,7 @@ class _OptunaAlgorithm(Algorithm):
         except TypeError as exc:
             raise EvonasError(f"bad parameters for {self.name}: {exc}") from exc
         self._new_study()
-        self.pending: dict[tuple[str, int], list[int]] = {}  # (encoding, replicate) -> trial numbers
+        self.pending: dict[int, int] = {}  # ticket of a candidate handed out -> its trial number
 
     def _new_study(self) -> None:
         self.storage = self._optuna.storages.InMemoryStorage()
@@ -76,18 +76,14 @@ class _OptunaAlgorithm(Algorithm):
             self.study.sampler = self._trial_sampler(len(self.study.get_trials(deepcopy=False)))
             trial = self.study.ask()
             genome = self.space.suggest(trial)
-            self.pending.setdefault((self._enc(genome), 0), []).append(trial.number)
-            out.append(Candidate(genome))
+            candidate = self.issue(genome)
+            self.pending[int(candidate.ticket)] = trial.number  # type: ignore[arg-type]
+            out.append(candidate)
         return out
 
     def tell(self, observations: Sequence[Observation]) -> None:
         for candidate, outcome in observations:
-            numbers = self.pending.get((self._enc(candidate.genome), candidate.replicate))
-            if not numbers:
-                raise EvonasError(f"{self.name} was told about a candidate it did not ask for")
-            number = numbers.pop(0)
-            if not numbers:
-                del self.pending[(self._enc(candidate.genome), candidate.replicate)]
+            number = self.pending.pop(self.ticket_of(candidate, self.pending))
             if self.multi_objective:
                 params = float(outcome.params) if outcome.params is not None else float("inf")
                 values: Any = [float(outcome.fitness), params if outcome.ok else float("inf")]
@@ -118,7 +114,8 @@ class _OptunaAlgorithm(Algorithm):
             "seed": self.seed,
             "trials": trials,
             "study_system_attrs": dict(self.storage.get_study_system_attrs(self.study_id)),
-            "pending": [[enc, rep, list(nums)] for (enc, rep), nums in sorted(self.pending.items())],
+            "pending": [[ticket, number] for ticket, number in sorted(self.pending.items())],
+            "tickets": self.tickets,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -147,7 +144,8 @@ class _OptunaAlgorithm(Algorithm):
             self.study.add_trial(frozen)
         for key, value in state["study_system_attrs"].items():
             self.storage.set_study_system_attr(self.study_id, key, value)
-        self.pending = {(str(enc), int(rep)): [int(n) for n in nums] for enc, rep, nums in state["pending"]}
+        self.pending = {int(ticket): int(number) for ticket, number in state["pending"]}
+        self.tickets = int(state["tickets"])
 
 
 class OptunaTPE(_OptunaAlgorithm):

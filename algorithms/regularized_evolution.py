@@ -30,11 +30,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from algorithms.base import Algorithm, Candidate, Observation, rng_state, set_rng_state
+from algorithms.base import Algorithm, AlgorithmConfig, Candidate, Observation, rng_state, set_rng_state
+from algorithms.capabilities import RedrawIoSpace
 from harness.errors import EvonasError, unknown
 from harness.spaces.base import SearchSpace
 
@@ -61,52 +63,69 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class RegularizedEvolutionConfig(AlgorithmConfig):
+    """The keywords as given: a `preset` and the settings that override it (None: the preset's, else the
+    default). `resolved()` is the settings in force."""
+
+    preset: str | None = None
+    population: int | None = None
+    sample_size: int | None = None
+    cycles: int | None = None
+    replacement: bool | None = None
+
+    def resolved(self) -> dict[str, Any]:
+        base: dict[str, Any] = dict(DEFAULTS)
+        if self.preset is not None:
+            if self.preset not in PRESETS:
+                raise unknown("regularized_evolution preset", self.preset, list(PRESETS))
+            base.update(PRESETS[self.preset])
+        for key in ("population", "sample_size", "cycles", "replacement"):
+            if getattr(self, key) is not None:
+                base[key] = getattr(self, key)
+        return base
+
+    def validate(self) -> None:
+        base = self.resolved()
+        if int(base["population"]) < 1 or int(base["sample_size"]) < 1:
+            raise EvonasError("regularized_evolution needs population >= 1 and sample_size >= 1")
+        if not base["replacement"] and int(base["sample_size"]) > int(base["population"]):
+            raise EvonasError("sample_size > population needs replacement = true")
+
+
 class RegularizedEvolution(Algorithm):
     name = "regularized_evolution"
     description = "aging evolution (Real et al. 2019): tournament parent, one mutation, oldest member removed"
+
+    Config = RegularizedEvolutionConfig
 
     def __init__(
         self,
         space: SearchSpace,
         rng: np.random.Generator,
-        preset: str | None = None,
-        population: int | None = None,
-        sample_size: int | None = None,
-        cycles: int | None = None,
-        replacement: bool | None = None,
+        config: RegularizedEvolutionConfig | None = None,
+        **params: Any,
     ) -> None:
         super().__init__(space, rng)
-        base: dict[str, Any] = dict(DEFAULTS)
-        if preset is not None:
-            if preset not in PRESETS:
-                raise unknown("regularized_evolution preset", preset, list(PRESETS))
-            base.update(PRESETS[preset])
-        for key, value in (
-            ("population", population),
-            ("sample_size", sample_size),
-            ("cycles", cycles),
-            ("replacement", replacement),
-        ):
-            if value is not None:
-                base[key] = value
-        self.preset = preset
+        self.config = self.make_config(config, params)
+        base = self.config.resolved()
+        self.preset = self.config.preset
         self.population_size = int(base["population"])
         self.sample_size = int(base["sample_size"])
         self.cycles = None if base["cycles"] is None else int(base["cycles"])
         self.replacement = bool(base["replacement"])
         self.tie_break = str(base["tie_break"])
         # the preset's redraw_io applies where the space has that re-draw (macro_re)
-        self.redraw_io = bool(base["redraw_io"]) and bool(getattr(space, "supports_redraw_io", False))
-        if self.population_size < 1 or self.sample_size < 1:
-            raise EvonasError("regularized_evolution needs population >= 1 and sample_size >= 1")
-        if not self.replacement and self.sample_size > self.population_size:
-            raise EvonasError("sample_size > population needs replacement = true")
+        self.redraw_io = bool(base["redraw_io"]) and (
+            isinstance(space, RedrawIoSpace) and bool(space.supports_redraw_io)
+        )
         self.population: deque[tuple[str, float]] = deque()  # (encoding, fitness), oldest first
         self.asked = 0
         self.told = 0
 
     @property
     def params(self) -> dict[str, Any]:
+        """The resolved config; `redraw_io` only where the space has that re-draw (it is the space's)."""
         return {
             "preset": self.preset,
             "population": self.population_size,
@@ -133,12 +152,13 @@ class RegularizedEvolution(Algorithm):
                 genome = self.space.sample(self.rng)
             elif self.population:
                 if self.redraw_io:
-                    genome = self.space.mutate(self._parent(), self.rng, redraw_io=True)  # type: ignore[call-arg]
+                    assert isinstance(self.space, RedrawIoSpace)
+                    genome = self.space.mutate(self._parent(), self.rng, redraw_io=True)
                 else:
                     genome = self.space.mutate(self._parent(), self.rng)
             else:
                 break  # the whole initial population is still being evaluated
-            out.append(Candidate(genome))
+            out.append(self.issue(genome))
             self.asked += 1
         return out
 
@@ -170,6 +190,7 @@ class RegularizedEvolution(Algorithm):
             "population": list(self.population),
             "asked": self.asked,
             "told": self.told,
+            "tickets": self.tickets,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -177,3 +198,4 @@ class RegularizedEvolution(Algorithm):
         self.population = deque((enc, fit) for enc, fit in state["population"])
         self.asked = state["asked"]
         self.told = state["told"]
+        self.tickets = int(state["tickets"])

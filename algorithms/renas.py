@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from algorithms.base import Algorithm, Candidate, Observation, rng_state, set_rng_state
+from algorithms.base import Algorithm, AlgorithmConfig, Candidate, Observation, rng_state, set_rng_state
 from algorithms.renas_controller import (
     CellGenerator,
     ControllerConfig,
@@ -51,52 +52,84 @@ def reward(fitness: float, clip: float = 0.99) -> float:
     return math.tan(min(max(float(fitness), 0.0), clip) * math.pi / 2)
 
 
+@dataclass(frozen=True)
+class RenasConfig(AlgorithmConfig):
+    """#P (`population`), S (`sample_size`), the cycles after the initial population, the variant, and
+    the controller's and REINFORCE's settings (see the module docstring)."""
+
+    variant: str = "renas"
+    population: int = 20
+    sample_size: int = 5
+    cycles: int | None = None
+    embedding: int = 100
+    hidden: int = 100
+    lr: float = 1e-3
+    tanh_constant: float = 2.5
+    temperature: float = 5.0
+    entropy_weight: float = 0.1
+    baseline_decay: float = 0.95
+    reward_clip: float = 0.99
+
+    def validate(self) -> None:
+        if self.variant not in VARIANTS:
+            raise EvonasError(f"renas variant {self.variant!r} not in {VARIANTS}")
+        if self.population < 1 or self.sample_size < 1 or (self.cycles is not None and self.cycles < 0):
+            raise EvonasError("renas needs population >= 1, sample_size >= 1 and cycles >= 0")
+        if not (
+            0.0 <= self.baseline_decay < 1.0
+            and 0.0 < self.reward_clip < 1.0
+            and self.lr > 0
+            and self.temperature > 0
+        ):
+            raise EvonasError(
+                "renas needs 0 <= baseline_decay < 1, 0 < reward_clip < 1, lr > 0, temperature > 0"
+            )
+
+    def hyper(self) -> dict[str, Any]:
+        """The controller's and the learning's settings, typed."""
+        return {
+            "embedding": int(self.embedding),
+            "hidden": int(self.hidden),
+            "lr": float(self.lr),
+            "tanh_constant": float(self.tanh_constant),
+            "temperature": float(self.temperature),
+            "entropy_weight": float(self.entropy_weight),
+            "baseline_decay": float(self.baseline_decay),
+            "reward_clip": float(self.reward_clip),
+        }
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "population": int(self.population),
+            "sample_size": int(self.sample_size),
+            "cycles": None if self.cycles is None else int(self.cycles),
+            **self.hyper(),
+        }
+
+
 class Renas(Algorithm):
     name = "renas"
     description = "RENAS (Chen et al. 2019): tournament evolution whose mutations come from an RL controller"
 
+    Config = RenasConfig
+
     def __init__(
-        self,
-        space: SearchSpace,
-        rng: np.random.Generator,
-        variant: str = "renas",
-        population: int = 20,
-        sample_size: int = 5,
-        cycles: int | None = None,
-        embedding: int = 100,
-        hidden: int = 100,
-        lr: float = 1e-3,
-        tanh_constant: float = 2.5,
-        temperature: float = 5.0,
-        entropy_weight: float = 0.1,
-        baseline_decay: float = 0.95,
-        reward_clip: float = 0.99,
+        self, space: SearchSpace, rng: np.random.Generator, config: RenasConfig | None = None, **params: Any
     ) -> None:
         super().__init__(space, rng)
+        self.config = self.make_config(config, params)
         if space.name != "renas_cell":
             raise EvonasError(f"renas searches the renas_cell space, not {space.name!r}")
-        if variant not in VARIANTS:
-            raise EvonasError(f"renas variant {variant!r} not in {VARIANTS}")
-        if population < 1 or sample_size < 1 or (cycles is not None and cycles < 0):
-            raise EvonasError("renas needs population >= 1, sample_size >= 1 and cycles >= 0")
-        if not (0.0 <= baseline_decay < 1.0 and 0.0 < reward_clip < 1.0 and lr > 0 and temperature > 0):
-            raise EvonasError(
-                "renas needs 0 <= baseline_decay < 1, 0 < reward_clip < 1, lr > 0, temperature > 0"
-            )
+        c = self.config
+        variant = c.variant
         self.variant = variant
-        self.population_size = int(population)
-        self.sample_size = int(sample_size)
-        self.cycles = None if cycles is None else int(cycles)
-        self.hyper = {
-            "embedding": int(embedding),
-            "hidden": int(hidden),
-            "lr": float(lr),
-            "tanh_constant": float(tanh_constant),
-            "temperature": float(temperature),
-            "entropy_weight": float(entropy_weight),
-            "baseline_decay": float(baseline_decay),
-            "reward_clip": float(reward_clip),
-        }
+        self.population_size = int(c.population)
+        self.sample_size = int(c.sample_size)
+        self.cycles = None if c.cycles is None else int(c.cycles)
+        self.hyper = c.hyper()
+        embedding, hidden, lr = self.hyper["embedding"], self.hyper["hidden"], self.hyper["lr"]
+        tanh_constant, temperature = self.hyper["tanh_constant"], self.hyper["temperature"]
         self.controller: MutationController | CellGenerator | None = None
         self.optimizer: torch.optim.Adam | None = None
         if variant != "ea":
@@ -126,16 +159,6 @@ class Renas(Algorithm):
         self.history: list[list[float]] = []  # per told candidate: [population mean, variance, best so far]
 
     @property
-    def params(self) -> dict[str, Any]:
-        return {
-            "variant": self.variant,
-            "population": self.population_size,
-            "sample_size": self.sample_size,
-            "cycles": self.cycles,
-            **self.hyper,
-        }
-
-    @property
     def limit(self) -> int | None:
         return None if self.cycles is None else self.population_size + self.cycles
 
@@ -152,9 +175,10 @@ class Renas(Algorithm):
             entry = self._propose()
             if entry is None:
                 break
-            genome = self._dec(entry["child"])
+            candidate = self.issue(self._dec(entry["child"]))
+            entry["ticket"] = candidate.ticket
             self.pending.append(entry)
-            out.append(Candidate(genome, generation=None))
+            out.append(candidate)
             self.asked += 1
         return out
 
@@ -207,11 +231,9 @@ class Renas(Algorithm):
     # --- tell ---
     def tell(self, observations: Sequence[Observation]) -> None:
         for candidate, outcome in observations:
-            encoding = self._enc(candidate.genome)
-            index = next((k for k, e in enumerate(self.pending) if e["child"] == encoding), None)
-            if index is None:
-                raise EvonasError(f"renas was told about a candidate it did not ask for: {encoding!r}")
-            entry = self.pending.pop(index)
+            waiting = {e["ticket"]: k for k, e in enumerate(self.pending)}
+            entry = self.pending.pop(waiting[self.ticket_of(candidate, waiting)])
+            encoding = entry["child"]
             fitness = float(outcome.fitness)
             self._push_pop(entry, encoding, fitness)
             if self.controller is not None and entry["actions"] is not None:
@@ -268,6 +290,7 @@ class Renas(Algorithm):
             "next_id": self.next_id,
             "asked": self.asked,
             "told": self.told,
+            "tickets": self.tickets,
             "baseline": self.baseline,
             "updates": self.updates,
             "best": None if self.best == float("-inf") else self.best,
@@ -288,6 +311,7 @@ class Renas(Algorithm):
                 "parent": None if e["parent"] is None else str(e["parent"]),
                 "actions": None if e["actions"] is None else [[int(v) for v in a] for a in e["actions"]],
                 "worst": None if e["worst"] is None else int(e["worst"]),
+                "ticket": int(e["ticket"]),
                 **({"parent_id": int(e["parent_id"])} if "parent_id" in e else {}),
             }
             for e in state["pending"]
@@ -297,6 +321,7 @@ class Renas(Algorithm):
         self.next_id = int(state["next_id"])
         self.asked = int(state["asked"])
         self.told = int(state["told"])
+        self.tickets = int(state["tickets"])
         self.baseline = None if state["baseline"] is None else float(state["baseline"])
         self.updates = int(state["updates"])
         self.best = float("-inf") if state["best"] is None else float(state["best"])

@@ -45,7 +45,7 @@ SIZE_DIFFERS = (
     "AND s.params IS NOT NULL AND (i.params IS DISTINCT FROM s.params OR i.flops IS DISTINCT FROM s.flops) "
     "THEN 'params/flops' END"
 )
-RUN_TABLES = ("runs", "trajectories")
+RUN_TABLES = ("runs", "trajectories", "generations")  # a run and its run log come in or stay out together
 LEFT_OUT = "_evonas_left_out_runs"
 
 

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from cache.merge import ImportResult, merge_export
 from cache.store import SCHEMA_VERSION, Cache
-from cache.tables import NOT_EXPORTED, TableInfo, staging_database, table_infos
+from cache.tables import ADDED_LATER, NOT_EXPORTED, TableInfo, staging_database, table_infos
 from cache.verify import verify
 from harness.errors import CacheError
 
@@ -38,7 +38,7 @@ MANIFEST = "manifest.json"
 FORMAT = "evonas-cache"
 FORMAT_VERSION = 2  # 1: no digests (never released); 2: sha256, rows and columns per file
 # schema versions whose exports this version reads: 2 added only tables that are not exported
-READABLE_SCHEMAS = ("1", SCHEMA_VERSION)
+READABLE_SCHEMAS = ("1", "2", SCHEMA_VERSION)
 REEXPORT = (
     "exports without per-file digests are not accepted (there are no users of that format yet): "
     "re-export with this version"
@@ -167,9 +167,14 @@ def load_export(directory: str | Path) -> IncomingExport:
     """Read and check every file of an export; raise CacheError (one line naming the file) on any doubt."""
     src = Path(directory)
     manifest = read_manifest(src)
-    tables = {info.name: _read_table(src, info, manifest["tables"][info.name]) for info in table_infos()}
     stage = staging_database()
     try:
+        tables = {
+            info.name: _read_table(src, info, manifest["tables"][info.name])
+            if info.name in manifest["tables"]
+            else stage.sql(f"SELECT * FROM {info.name} LIMIT 0").to_arrow_table()  # added later
+            for info in table_infos()
+        }
         for info in table_infos():
             _stage_table(stage, src, info, tables[info.name])
         problems = verify(stage)
@@ -205,14 +210,15 @@ def read_manifest(src: Path) -> dict[str, Any]:
     if manifest.get("format_version") != FORMAT_VERSION or not isinstance(tables, dict):
         raise CacheError(f"export {src}: {REEXPORT}")
     expected = {info.name for info in table_infos()}
-    if set(tables) != expected:
-        extra, missing = sorted(set(tables) - expected), sorted(expected - set(tables))
+    extra, missing = sorted(set(tables) - expected), sorted(expected - set(tables))
+    if extra or not set(missing) <= set(ADDED_LATER):  # an older export may lack a table added since
         raise CacheError(
             f"export {src}: the manifest lists tables {sorted(tables)} "
             f"(unexpected {extra}, missing {missing})"
         )
     for info in table_infos():
-        _check_entry(src, info, tables[info.name])
+        if info.name in tables:
+            _check_entry(src, info, tables[info.name])
     return manifest
 
 

@@ -20,7 +20,13 @@ from cache.records import RunRecord, TrajectoryRow
 
 RUN_COLUMNS = [f.name for f in fields(RunRecord)]
 TRAJ_COLUMNS = [f.name for f in fields(TrajectoryRow)]
-RUN_TABLES = ("trajectories", "checkpoints", "run_surrogates", "runs")  # what delete_run clears, in order
+RUN_TABLES = (
+    "trajectories",
+    "generations",
+    "checkpoints",
+    "run_surrogates",
+    "runs",
+)  # what delete_run clears, in order
 TRAJECTORY_SCHEMA = pa.schema(
     [
         ("run_id", pa.string()),

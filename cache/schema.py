@@ -27,9 +27,8 @@ import duckdb
 
 from harness.errors import CacheError
 
-SCHEMA_VERSION = (
-    "2"  # 1: the first release; 2: the surrogate tables (surrogates, predictions, run_surrogates)
-)
+# 1: the first release; 2: the surrogate tables (surrogates, predictions, run_surrogates); 3: generations
+SCHEMA_VERSION = "3"
 
 TABLE_DDL: dict[str, str] = {
     "meta": """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
@@ -113,6 +112,22 @@ TABLE_DDL: dict[str, str] = {
         encoding VARCHAR,
         PRIMARY KEY (run_id, step)
     )""",
+    # each generation of a generational run as its algorithm saw it (cache.generations), written with the
+    # trajectory rows; `step` is the trajectory step whose result completed the generation
+    "generations": """CREATE TABLE IF NOT EXISTS generations (
+        run_id VARCHAR NOT NULL,
+        generation INTEGER NOT NULL,
+        role VARCHAR NOT NULL,
+        member INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        arch_hash VARCHAR NOT NULL,
+        replicate INTEGER NOT NULL,
+        encoding VARCHAR,
+        fitness DOUBLE,
+        params BIGINT,
+        score DOUBLE,
+        PRIMARY KEY (run_id, generation, role, member)
+    )""",
     "checkpoints": """CREATE TABLE IF NOT EXISTS checkpoints (
         run_id VARCHAR PRIMARY KEY,
         step INTEGER,
@@ -176,6 +191,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "surrogate mode's tables (version 1 files written before surrogate mode lack them)",
         (TABLE_DDL["surrogates"], TABLE_DDL["predictions"], TABLE_DDL["run_surrogates"]),
+    ),
+    Migration(
+        3,
+        "the generations table (each generation of a generational run, written with its trajectory)",
+        (TABLE_DDL["generations"],),
     ),
 )
 

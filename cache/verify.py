@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from cache.verify_evaluations import evaluation_problems, size_problems
-from cache.verify_runs import run_problems, trajectory_problems
+from cache.verify_runs import generation_problems, run_problems, trajectory_problems
 from harness.errors import EvonasError
 from harness.spaces.base import canonical_json
 
@@ -45,6 +45,7 @@ def verify(db: Queryable, limit: int = 1000) -> list[str]:
     problems += _proxies(db)
     problems += run_problems(db)
     problems += trajectory_problems(db)
+    problems += generation_problems(db)
     return problems[:limit]
 
 

@@ -76,6 +76,37 @@ def trajectory_problems(db: Queryable) -> list[str]:
     return out
 
 
+def generation_problems(db: Queryable) -> list[str]:
+    """The run log's generations: a known run, a stored evaluation, a step its trajectory holds."""
+    has_table = db.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'generations'"
+    ).fetchone()
+    if not has_table or not has_table[0]:  # a cache written before the table (opened read-only)
+        return []
+    unknown = db.execute(
+        "SELECT DISTINCT run_id FROM generations g "
+        "WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = g.run_id) ORDER BY ALL"
+    ).fetchall()
+    out = [f"generations of unknown run {r[0]}" for r in unknown]
+    dangling = db.execute(
+        "SELECT g.run_id, g.generation, g.role, g.member FROM generations g JOIN runs r USING (run_id) "
+        "WHERE NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.arch_hash = g.arch_hash "
+        "AND e.task_key = r.task_key AND e.replicate = g.replicate) ORDER BY ALL LIMIT 100"
+    ).fetchall()
+    out += [
+        f"generation {g} of run {run}: {role} {m}'s evaluation is not stored" for run, g, role, m in dangling
+    ]
+    ahead = db.execute(
+        "SELECT g.run_id, max(g.step), (SELECT count(*) FROM trajectories t WHERE t.run_id = g.run_id) "
+        "FROM generations g GROUP BY g.run_id HAVING max(g.step) >= "
+        "(SELECT count(*) FROM trajectories t WHERE t.run_id = g.run_id) ORDER BY ALL"
+    ).fetchall()
+    out += [
+        f"generations of run {run} reach step {step}, its trajectory has {n} rows" for run, step, n in ahead
+    ]
+    return out
+
+
 @dataclass(frozen=True)
 class _Row:
     step: int

@@ -6,8 +6,9 @@ ConfigError naming the dotted key, e.g. ``task.optimizer.lr must be > 0, got flo
 Array entries and [[algorithms]] blocks are counted from 1, as a reader counts them in the file. The
 caller (`harness.config.parse_config`) prefixes the file name. Sections are tables of such checks, so the
 whole schema is data: `EXPERIMENT`, `TASK`, `EVALUATION`, plus the space and algorithm sections whose
-parameters are checked against the constructor signature of the space or algorithm class (names, and
-types from the annotations: `int`, `float`, `bool`, `str`, `X | None`, `Sequence[X]`).
+parameters are checked against the constructor signature of the space, or the fields of the algorithm's
+config dataclass (`Algorithm.Config`; the constructor where it has none), by names and by types from the
+annotations: `int`, `float`, `bool`, `str`, `X | None`, `Sequence[X]`).
 """
 
 from __future__ import annotations
@@ -315,7 +316,11 @@ def algorithm_entry(value: Any, key: str) -> dict[str, Any]:
     entry = table(fields, ["name"])(value, key)
     cls = algorithm_class(entry["name"])
     owner = f"algorithm {entry['name']!r}"
-    entry["params"] = constructor_params(cls, 3, entry.get("params", {}), f"{key}.params", owner)
+    params = entry.get("params", {})
+    if cls.Config is not None:  # the hyper-parameters' dataclass: its fields (skipping self)
+        entry["params"] = constructor_params(cls.Config, 1, params, f"{key}.params", owner)
+    else:  # open-ended keywords (Optuna's samplers): the constructor after self, space and rng
+        entry["params"] = constructor_params(cls, 3, params, f"{key}.params", owner)
     return entry
 
 

@@ -38,6 +38,7 @@ import duckdb
 import numpy as np
 
 from algorithms import Algorithm, Candidate, Outcome, get_algorithm
+from cache.generations import GenerationRow, append_generations, truncate_generations
 from cache.hashing import run_id as make_run_id
 from cache.hashing import run_seed
 from cache.records import EvalRecord, RunRecord, TrajectoryRow
@@ -54,7 +55,7 @@ from harness.tasks import Task
 log = logging.getLogger(__name__)
 
 CHECKPOINT_SECONDS = 5.0
-STATE_VERSION = 2
+STATE_VERSION = 3  # 3: candidates carry tickets; the algorithm states hold them
 CHECKPOINT_FORMAT = "evonas-checkpoint"
 MAX_CHECKPOINT_BYTES = 256 * 1024 * 1024
 
@@ -163,6 +164,7 @@ class _Event:
     arch_hash: str = field(compare=False)
     cached: bool = field(compare=False)
     asked: int = field(compare=False, default=0)  # the algorithm's own replicate number
+    ticket: int | None = field(compare=False, default=None)  # the candidate's ticket (Algorithm.issue)
 
 
 @dataclass
@@ -212,6 +214,10 @@ class RunDriver:
         self.best = float("-inf")
         self.trained_here = 0
         self.buffer: list[TrajectoryRow] = []
+        # the run log's generations: rows of generations completed since the last commit, and how many
+        # of the algorithm's generations have been handed to the log (written with the trajectory rows)
+        self.generation_buffer: list[GenerationRow] = []
+        self.generations_logged = 0
         self.done = False
         self._gen: Generator[list[Request], list[EvalRecord], None] | None = None
         self._next: list[Request] | None = None
@@ -228,15 +234,26 @@ class RunDriver:
             "asked": self.asked,
             "seq": self.seq,
             "pending": [
-                [e.finish, e.seq, e.encoding, e.replicate, e.generation, e.arch_hash, e.cached, e.asked]
+                [
+                    e.finish,
+                    e.seq,
+                    e.encoding,
+                    e.replicate,
+                    e.generation,
+                    e.arch_hash,
+                    e.cached,
+                    e.asked,
+                    e.ticket,
+                ]
                 for e in self.pending
             ],
             "outstanding": [
-                [self.space.encode(c.genome), c.replicate, c.generation] for c in self.outstanding
+                [self.space.encode(c.genome), c.replicate, c.generation, c.ticket] for c in self.outstanding
             ],
             "seen": [list(k) for k in sorted(self.seen)],
             "wall": self.wall_offset + (time.perf_counter() - self.wall_start),
             "best": None if self.best == float("-inf") else self.best,
+            "generations_logged": self.generations_logged,
         }
         try:
             return json.dumps(state, allow_nan=False, sort_keys=True).encode("utf-8")
@@ -269,18 +286,20 @@ class RunDriver:
                 str(h),
                 bool(c),
                 int(a),
+                _optional_int(t),
             )
-            for f, q, enc, rep, gen, h, c, a in state["pending"]
+            for f, q, enc, rep, gen, h, c, a, t in state["pending"]
         ]
         heapq.heapify(self.pending)
         self.outstanding = [
-            Candidate(self.space.decode(enc), int(rep), None if gen is None else int(gen))
-            for enc, rep, gen in state["outstanding"]
+            Candidate(self.space.decode(enc), int(rep), _optional_int(gen), _optional_int(ticket))
+            for enc, rep, gen, ticket in state["outstanding"]
         ]
         self.seen = {(str(h), int(r)) for h, r in state["seen"]}
         self.wall_offset = float(state["wall"])
         self.wall_start = time.perf_counter()
         self.best = float("-inf") if state["best"] is None else float(state["best"])
+        self.generations_logged = int(state["generations_logged"])
 
     # --- the event loop ---
     def requests(self) -> list[Request] | None:
@@ -381,6 +400,7 @@ class RunDriver:
                 generation=cand.generation,
                 arch_hash=rec.arch_hash,
                 cached=cached,
+                ticket=cand.ticket,
             )
             self.seq += 1
             self.asked += 1
@@ -405,8 +425,9 @@ class RunDriver:
         record = self.evaluator.lookup(event.arch_hash, event.replicate)
         assert record is not None, "a scheduled evaluation must be known"
         outcome = outcome_of(record, self.objective)
-        candidate = Candidate(self.space.decode(event.encoding), event.asked, event.generation)
+        candidate = Candidate(self.space.decode(event.encoding), event.asked, event.generation, event.ticket)
         self.algorithm.tell([(candidate, outcome)])
+        self._log_generations()
         self.best = max(self.best, outcome.fitness)
         self.buffer.append(
             TrajectoryRow(
@@ -423,6 +444,33 @@ class RunDriver:
             )
         )
         self.step += 1
+
+    def _log_generations(self) -> None:
+        """Rows for the generations the last `tell` completed (their step: the row being written)."""
+        completed = self.algorithm.generations_completed()
+        if completed <= self.generations_logged:
+            return
+        self.generation_buffer += [
+            GenerationRow(
+                run_id=self.run_id,
+                generation=e.generation,
+                role=e.role,
+                member=e.member,
+                step=self.step,
+                arch_hash=e.arch_hash,
+                replicate=e.replicate,
+                encoding=e.encoding,
+                fitness=e.fitness,
+                params=e.params,
+                score=e.score,
+            )
+            for e in self.algorithm.generation_log(self.generations_logged)
+        ]
+        self.generations_logged = completed
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def outcome_of(record: EvalRecord, objective: str) -> Outcome:
@@ -527,9 +575,11 @@ class Runner:
                 step, blob = checkpoint
                 driver.restore(blob)
                 self.cache.truncate_trajectory(spec.run_id, step)
+                truncate_generations(self.cache, spec.run_id, step)  # the run log, like the trajectory
                 log.info("resuming %s at step %d", spec.run_id, step)
             else:
                 self.cache.truncate_trajectory(spec.run_id, 0)
+                truncate_generations(self.cache, spec.run_id, 0)
             self.cache.put_run(
                 RunRecord(
                     run_id=spec.run_id,
@@ -629,6 +679,8 @@ class Runner:
             for driver in drivers:
                 self.cache.append_trajectory(driver.buffer)
                 driver.buffer = []
+                append_generations(self.cache, driver.generation_buffer)  # generations: with their rows
+                driver.generation_buffer = []
                 self.cache.save_checkpoint(driver.run_id, driver.step, driver.state())
                 if driver.done:
                     self.cache.set_run_status(driver.run_id, "finished", finished=True)

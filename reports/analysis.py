@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
+from cache.generations import GenerationRow
 from reports.data import Block, CacheData, Query, Run
 
 log = logging.getLogger(__name__)
@@ -300,32 +301,47 @@ def genetic_table(data: CacheData, run: Run) -> list[GenerationStats]:
     Beside them, the same statistics of the same individuals' test accuracy (each individual's test
     accuracy averaged over the same occurrences, from the stored evaluations), and the test accuracy of
     the individual with the best fitness: Table 1 of the paper prints test accuracy, while its fitness is
-    measured on 10,000 held-out training images (Sec. 4.1)."""
+    measured on 10,000 held-out training images (Sec. 4.1).
+
+    The fitness of each member is read from the run log (the `generations` table: the GA's own mean over
+    occurrences); runs without it (hand-written, or from before the table) take the mean over their
+    trajectory rows, which is the same number."""
     population = int(run.params.get("population", 20))
     out = []
     history: dict[str, list[float]] = {}
     tests: dict[str, list[float]] = {}
+    logged = _logged_generations(run, "member")
     for g, members in enumerate(generations(run, population)):
         for i in members:
             q = run.queries[i]
             history.setdefault(q.arch_hash, []).append(q.fitness)
             tests.setdefault(q.arch_hash, []).append(reported_value(data, run, q))
-        fitness = np.array([np.mean(history[run.queries[i].arch_hash]) for i in members])
-        test = [_finite_mean(tests[run.queries[i].arch_hash]) for i in members]
-        best_pos = int(np.argmax(fitness))
-        best = members[best_pos]
         generation = run.queries[members[0]].generation
+        number = g if generation is None else int(generation)
+        if logged:
+            if number not in logged:
+                break  # the run log ends here (the generation completed after the last checkpoint)
+            rows = logged[number]
+            hashes = [r.arch_hash for r in rows]
+            fitness = np.array([float(r.fitness) for r in rows])
+            best_encoding = str(rows[int(np.argmax(fitness))].encoding)
+        else:
+            hashes = [run.queries[i].arch_hash for i in members]
+            fitness = np.array([np.mean(history[h]) for h in hashes])
+            best_encoding = encoding_of(data, run.queries[members[int(np.argmax(fitness))]])
+        test = [_finite_mean(tests[h]) for h in hashes]
+        best_pos = int(np.argmax(fitness))
         t_max, t_min, t_avg, t_med, t_std = _stats(test)
         out.append(
             GenerationStats(
-                generation=g if generation is None else int(generation),
+                generation=number,
                 max=float(fitness.max()),
                 min=float(fitness.min()),
                 avg=float(fitness.mean()),
                 median=float(np.median(fitness)),
                 std=float(fitness.std()),
-                best_encoding=encoding_of(data, run.queries[best]),
-                size=len(members),
+                best_encoding=best_encoding,
+                size=len(hashes),
                 test_max=t_max,
                 test_min=t_min,
                 test_avg=t_avg,
@@ -371,9 +387,45 @@ def params_of(data: CacheData, run: Run, query: Query) -> int | None:
 
 
 def de_final_population(data: CacheData, run: Run) -> tuple[int, list[Member]]:
-    """Replays DE's natural selection (algorithms.differential_evolution) over the run's generations and
-    returns (last complete generation, surviving population, best score first)."""
-    from algorithms.differential_evolution import selection_scores
+    """(last complete generation, surviving population, best score first) of a DE run.
+
+    Read from the run log (the `generations` table: the survivors the algorithm selected); a run without
+    it (hand-written, or from before the table) is put through the algorithm's own selection
+    (`algorithms.differential_evolution.natural_selection`) generation by generation."""
+    survivors = _logged_generations(run, "survivor")
+    if survivors:
+        last = max(survivors)
+        first_query = {}
+        for q in run.queries:
+            first_query.setdefault((q.arch_hash, q.replicate), q)
+        members = []
+        for row in survivors[last]:
+            q = first_query[(row.arch_hash, row.replicate)]
+            members.append(
+                Member(
+                    index=run.queries.index(q),
+                    arch_hash=row.arch_hash,
+                    encoding=str(row.encoding),
+                    fitness=float(row.fitness if row.fitness is not None else 0.0),
+                    test=reported_value(data, run, q),
+                    params=math.nan if row.params is None else float(row.params),
+                )
+            )
+        return last, members
+    return _de_selected_from_trajectory(data, run)
+
+
+def _logged_generations(run: Run, role: str) -> dict[int, list[GenerationRow]]:
+    """The run log's rows of `role` by generation, each in member order (empty when the run has none)."""
+    out: dict[int, list[GenerationRow]] = {}
+    for row in sorted(run.generations, key=lambda r: (r.generation, r.member)):
+        if row.role == role:
+            out.setdefault(row.generation, []).append(row)
+    return out
+
+
+def _de_selected_from_trajectory(data: CacheData, run: Run) -> tuple[int, list[Member]]:
+    from algorithms.differential_evolution import natural_selection
 
     population = int(run.params.get("population", 20))
     children = int(run.params.get("children", 10))
@@ -397,12 +449,8 @@ def de_final_population(data: CacheData, run: Run) -> tuple[int, list[Member]]:
                 )
             )
         merged = current + batch
-        known = [m.params for m in merged if math.isfinite(m.params)]
-        worst = max(known) if known else 0.0
-        errors = np.array([1.0 - m.fitness for m in merged])
-        params = np.array([m.params if math.isfinite(m.params) else worst for m in merged])
-        scores = selection_scores(errors, params, ew, pw)
-        order = np.lexsort((np.arange(len(merged)), params, errors, scores))[:population]
+        params = [int(m.params) if math.isfinite(m.params) else None for m in merged]
+        order, _ = natural_selection([m.fitness for m in merged], params, population, ew, pw)
         current = [merged[i] for i in order]
         last = g
     return last, current

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cache.generations import GenerationRow
+from cache.generations import generations as read_generations
 from cache.store import Cache
 from harness.errors import CacheError, unknown
 
@@ -59,6 +61,8 @@ class Run:
     started_at: str | None
     finished_at: str | None
     queries: tuple[Query, ...]
+    #: the run log's generations (cache.generations), empty for runs and caches without them
+    generations: tuple[GenerationRow, ...] = ()
 
     @property
     def hits(self) -> int:
@@ -353,10 +357,13 @@ def _runs(cache: Cache, names: Sequence[str]) -> list[Run]:
         params,
     ).fetchall()
     queries = _queries(cache, names)
-    return [_run(dict(zip(RUN_COLUMNS, row, strict=True)), queries) for row in run_rows]
+    logged = read_generations(cache, [str(r[RUN_COLUMNS.index("run_id")]) for r in run_rows])
+    return [_run(dict(zip(RUN_COLUMNS, row, strict=True)), queries, logged) for row in run_rows]
 
 
-def _run(values: Mapping[str, Any], queries: Mapping[str, list[Query]]) -> Run:
+def _run(
+    values: Mapping[str, Any], queries: Mapping[str, list[Query]], logged: Mapping[str, Sequence[Any]]
+) -> Run:
     evaluations_budget, seconds_budget = _budget(values["budget"])
     return Run(
         run_id=values["run_id"],
@@ -377,6 +384,7 @@ def _run(values: Mapping[str, Any], queries: Mapping[str, list[Query]]) -> Run:
         started_at=_iso(values["started_at"]),
         finished_at=_iso(values["finished_at"]),
         queries=tuple(queries.get(values["run_id"], ())),
+        generations=tuple(logged.get(values["run_id"], ())),
     )
 
 

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from algorithms import Candidate, Outcome, get_algorithm
+from cache.generations import GenerationRow, append_generations
 from cache.hashing import run_id as make_run_id
 from cache.hashing import run_seed, training_seed
 from cache.records import EvalRecord, RunRecord, TrajectoryRow
@@ -242,6 +243,7 @@ def _run(
         )
     )
     rows: list[TrajectoryRow] = []
+    generation_rows: list[GenerationRow] = []
     seen: set[tuple[str, int]] = set()
     clock = 0.0
     while len(rows) < budget:
@@ -272,6 +274,11 @@ def _run(
                 )
             ]
         )
+        if algorithm.generations_completed() > len({g.generation for g in generation_rows}):
+            done = len({g.generation for g in generation_rows})
+            generation_rows += [
+                GenerationRow(rid, step=len(rows), **asdict(e)) for e in algorithm.generation_log(done)
+            ]
         rows.append(
             TrajectoryRow(
                 run_id=rid,
@@ -287,6 +294,7 @@ def _run(
             )
         )
     cache.append_trajectory(rows)
+    append_generations(cache, generation_rows)  # the run log, as the runner writes it
     cache.set_run_status(rid, "finished", finished=True)
     cache.execute("UPDATE runs SET finished_at = ? WHERE run_id = ?", [start + timedelta(seconds=30), rid])
 

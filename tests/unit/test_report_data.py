@@ -313,3 +313,38 @@ def test_ranking_blocks_share_the_largest_algorithm_set() -> None:
     assert rin.algorithms == ("a", "b") and len(rin.blocks) == 2 and len(rin.skipped) == 1
     assert rin.scores == ((0.5, 0.6), (0.5, 0.6))
     assert views.ranking_input([(block("x", "t1"), s)]) is None
+
+
+def test_generation_views_read_the_run_log_and_agree_with_the_trajectory(tmp_path: Path) -> None:
+    """DE's final population and the GA's table come from the `generations` table the run wrote; the
+    fallback for runs without it (the algorithm's selection over the trajectory) gives the same result."""
+    import dataclasses
+
+    spec = ExperimentSpec(
+        name="gens",
+        space="de_sequential",
+        space_params={},
+        task="cifar10_de",
+        algorithms=(
+            AlgoSpec("differential_evolution", params={"population": 5, "children": 3, "generations": 2}),
+        ),
+        trials=1,
+        budget=11,
+        noise_networks=0,
+    )
+    path = tmp_path / "de.duckdb"
+    with Cache(path) as cache:
+        write_experiment(cache, spec)
+    with Cache(path, read_only=True) as cache:
+        data = load(cache)
+    run = data.runs[0]
+    roles = {(g.generation, g.role) for g in run.generations}
+    assert roles == {(g, r) for g in range(3) for r in ("child", "survivor")}
+    logged = an.de_final_population(data, run)
+    replayed = an.de_final_population(data, dataclasses.replace(run, generations=()))
+    assert logged[0] == replayed[0] == 2
+    assert [m.encoding for m in logged[1]] == [m.encoding for m in replayed[1]]
+    assert [m.params for m in logged[1]] == [m.params for m in replayed[1]]
+    # the table, not the trajectory, decides: drop the last generation's survivors and the answer moves
+    trimmed = tuple(g for g in run.generations if not (g.generation == 2 and g.role == "survivor"))
+    assert an.de_final_population(data, dataclasses.replace(run, generations=trimmed))[0] == 1
