@@ -22,9 +22,10 @@ from typing import Any
 
 import duckdb
 
+from cache.base import VERSION
 from cache.connection import connect_waiting, explain, resolve_lock_timeout
+from cache.errors import CacheError
 from cache.records import EvalRecord, RunRecord, TrajectoryRow
-from harness.errors import CacheError
 
 log = logging.getLogger(__name__)
 
@@ -191,11 +192,9 @@ def library_versions() -> str:
     import numpy
     import torch
 
-    import harness
-
     return json.dumps(
         {
-            "evonas": harness.__version__,
+            "evonas": VERSION,
             "python": platform.python_version(),
             "torch": torch.__version__,
             "numpy": numpy.__version__,

@@ -1,3 +1,5 @@
 """evonas experiment engine: search spaces, tasks, data, training, evaluation, executors, runner, CLI."""
 
-__version__ = "0.1.0"
+from cache.base import VERSION as __version__
+
+__all__ = ["__version__"]
