@@ -352,7 +352,7 @@ EXPERIMENT = table(
 
 
 def _task_fields() -> dict[str, Check]:
-    from harness.data import dataset_names
+    from harness.datasets import dataset_names
     from harness.tasks import AUGMENTATIONS, OBJECTIVES, OPTIMIZERS, PRECISIONS, SCHEDULES, preset_names
 
     return {
