@@ -114,7 +114,7 @@ def command_line(args: argparse.Namespace) -> str:
 def _export(
     args: argparse.Namespace, cache: Cache, space: SearchSpace, task: Task, summary: TabulateSummary
 ) -> None:
-    from harness.cli import code_version, hardware
+    from harness.experiment import code_version, hardware
     from harness.table_card import write_table
 
     named = {name: space.hash(space.named(name)) for name in space.named_architectures()}
