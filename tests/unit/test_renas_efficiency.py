@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from algorithms.renas_efficiency import (
+from reports.renas_efficiency import (
     Curves,
     curves,
     efficiency_table,
