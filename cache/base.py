@@ -5,8 +5,8 @@ package may import them. Seeds and run ids are in `cache.hashing`. The import or
 stated, and enforced, in `tests/unit/test_layering.py`.
 
 The cache stores architectures by hash, and `cache verify` rebuilds each one from its encoding, which needs
-the search spaces; they live in `harness.spaces`, above the cache. `harness.spaces` therefore registers its
-`get_space` here when it is imported (`register_space_resolver`), and the cache asks through
+the search spaces; they live in `harness.spaces`, above the cache. Importing `harness` (any of its modules)
+therefore registers `get_space` here (`register_space_resolver`), and the cache asks through
 `resolve_space`: the cache knows the interface it needs, never the module that provides it.
 """
 
@@ -36,9 +36,9 @@ def register_space_resolver(resolver: SpaceResolver) -> None:
 def resolve_space(name: str, params: dict[str, Any]) -> Any:
     """The search space `name` with `params`, built by the registered resolver.
 
-    No resolver is a programming error (nothing imported `harness.spaces`), not a problem of the cache, so it
+    No resolver is a programming error (nothing imported `harness`), not a problem of the cache, so it
     raises RuntimeError, which `cache verify` does not report as a broken architecture.
     """
     if _space_resolver is None:
-        raise RuntimeError("no search-space resolver registered: import harness.spaces first")
+        raise RuntimeError("the cache rebuilds architectures with the search spaces: import harness first")
     return _space_resolver(name, **params)

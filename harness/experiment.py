@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -141,24 +142,45 @@ def hardware() -> str:
     return json.dumps(info, sort_keys=True)
 
 
-# The columns of `Experiment.results()`: the trajectory row, its run, and the evaluation it got. `label` is
-# the algorithm's label in the experiment (column `runs.algorithm` in the cache), `algorithm` the registered
+# The columns of `Experiment.results()`: the trajectory row, its run, and the answer it got: the stored
+# evaluation, or in surrogate mode the model's stored prediction (`predicted` true). `label` is the
+# algorithm's label in the experiment (column `runs.algorithm` in the cache), `algorithm` the registered
 # algorithm name (`runs.algorithm_name`), `param_count` the network's parameter count (`evaluations.params`).
 RESULTS_SQL = """
-SELECT r.experiment, t.run_id, r.algorithm AS label, r.algorithm_name AS algorithm, r.trial, t.step,
-       t.arch_hash, t.encoding, t.replicate, t.fitness, t.cached, t.sim_seconds, t.wall_seconds,
-       t.generation, e.status, e.val_acc, e.test_acc, e.train_seconds, e.params AS param_count, e.flops,
-       coalesce(e.predicted, false) AS predicted
-FROM trajectories t JOIN runs r USING (run_id)
-LEFT JOIN evaluations e ON e.arch_hash = t.arch_hash AND e.task_key = r.task_key AND e.replicate = t.replicate
-WHERE r.experiment = ?
-ORDER BY r.algorithm, r.trial, t.step
+WITH answers AS (
+    SELECT r.experiment, t.run_id, r.algorithm AS label, r.algorithm_name AS algorithm, r.trial, t.step,
+           t.arch_hash, t.encoding, t.replicate, t.fitness, t.cached, t.sim_seconds, t.wall_seconds,
+           t.generation, e.status AS e_status, e.val_acc AS e_val, e.test_acc AS e_test,
+           e.train_seconds AS e_seconds, e.params AS param_count, e.flops,
+           p.model_id IS NOT NULL AND (s.policy = 'predicted' OR e.status IS NULL) AS predicted,
+           p.status AS p_status, p.val_acc AS p_val, p.test_acc AS p_test, p.train_seconds AS p_seconds
+    FROM trajectories t JOIN runs r USING (run_id)
+    LEFT JOIN evaluations e
+        ON e.arch_hash = t.arch_hash AND e.task_key = r.task_key AND e.replicate = t.replicate
+    LEFT JOIN run_surrogates s ON s.run_id = t.run_id
+    LEFT JOIN predictions p
+        ON p.model_id = s.model_id AND p.arch_hash = t.arch_hash AND p.replicate = t.replicate
+    WHERE r.experiment = ?
+)
+SELECT experiment, run_id, label, algorithm, trial, step, arch_hash, encoding, replicate, fitness, cached,
+       sim_seconds, wall_seconds, generation,
+       CASE WHEN predicted THEN p_status ELSE e_status END AS status,
+       CASE WHEN predicted THEN p_val ELSE e_val END AS val_acc,
+       CASE WHEN predicted THEN p_test ELSE e_test END AS test_acc,
+       CASE WHEN predicted THEN p_seconds ELSE e_seconds END AS train_seconds,
+       param_count, flops, predicted
+FROM answers
+ORDER BY label, trial, step
 """
 
 
 def query_frame(cache: Cache, sql: str, params: Sequence[Any], arrow: bool) -> Any:
     """A query's rows as a pyarrow Table (`arrow=True`) or a pandas DataFrame (needs pandas installed)."""
-    table = cache.con.sql(sql, params=list(params)).fetch_arrow_table()
+    result = cache.execute(sql, list(params))
+    with warnings.catch_warnings():  # DuckDB 2 warns that a DB-API result copies once into Arrow: fine here
+        warnings.simplefilter("ignore")
+        fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table  # DuckDB 2 | 1
+        table = fetch()
     if arrow:
         return table
     try:
@@ -170,8 +192,17 @@ def query_frame(cache: Cache, sql: str, params: Sequence[Any], arrow: bool) -> A
     return table.to_pandas()
 
 
+def _absolute(cache: str | Path | None) -> Path:
+    """The cache file, resolved now: an Experiment keeps its file when the working directory changes."""
+    from cache.store import default_cache_path
+
+    return default_cache_path(str(cache) if cache is not None else None).resolve()
+
+
 class Experiment:
     """An experiment (space, task, algorithms x trials, budget, evaluation) bound to a cache file."""
+
+    cache_path: Path
 
     def __init__(
         self,
@@ -211,14 +242,14 @@ class Experiment:
             "algorithms": [{"name": a} if isinstance(a, str) else dict(a) for a in algorithms],
         }
         self.config = parse_config(document, source=f"Experiment({name!r})")
-        self.cache_path = cache
+        self.cache_path = _absolute(cache)
 
     @classmethod
     def from_config(cls, config: ExperimentConfig, cache: str | Path | None = None) -> Experiment:
         """An experiment of a parsed ExperimentConfig."""
         experiment = cls.__new__(cls)
         experiment.config = config
-        experiment.cache_path = cache
+        experiment.cache_path = _absolute(cache)
         return experiment
 
     @classmethod
