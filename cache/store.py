@@ -1,6 +1,6 @@
 """The DuckDB evaluation cache: every network ever trained, keyed by (architecture hash, task, replicate).
 
-The schema (DESIGN.md, 'Cache') is a public interface: users query it with DuckDB and outside checks read
+The schema (docs/design.md, 'Cache') is a public interface: users query it with DuckDB and outside checks read
 it. Tables are only ever extended. One process writes (the driver of a run); readers open the file
 read-only. Every multi-row write is one transaction, so an interrupted process leaves either all of a
 write or none of it.

@@ -1,12 +1,12 @@
 """The report's views, assembled into pages: one page per (experiment, space, task) and an index.
 
-Views of a page (REPORTS.md numbering): the headline (who won: `reports.headline`); summary and warnings;
-final results; 1. anytime curves (vs evaluations and vs simulated seconds; regret where the space is fully
-tabulated); 2. ECDFs (final best, all evaluated); 3. runtime ECDF with its area; 4. dominance matrix (table
-and heatmap: `reports.views_dominance`); 6. the papers' tables (Genetic CNN Table 1, RE macro numbers and
-Table 2, DE-NAS Table 3 and Pareto fronts); 7. architecture drawings (and the macro_re overlay with node
-counts); 8. noise; then the metadata block.
-The index carries 5. the ranking across (space, task) blocks with its critical-difference diagram.
+Views of a page (numbered as in docs/statistics.md): the headline (who won: `reports.headline`); summary and
+warnings; final results; 1. anytime curves (vs evaluations and vs simulated seconds; regret where the space is
+fully tabulated); 2. ECDFs (final best, all evaluated); 3. runtime ECDF with its area; 4. dominance matrix
+(table and heatmap: `reports.views_dominance`); 6. the papers' tables (Genetic CNN Table 1, RE macro numbers
+and Table 2, DE-NAS Table 3 and Pareto fronts); 7. architecture drawings (and the macro_re overlay with node
+counts); 8. noise; then the metadata block. The index carries 5. the ranking across (space, task) blocks with
+its critical-difference diagram.
 """
 
 from __future__ import annotations

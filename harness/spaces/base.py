@@ -123,7 +123,7 @@ def parse_int(token: str, what: str, space: str, max_digits: int = MAX_INT_DIGIT
 
 
 class SearchSpace(ABC, Generic[G]):
-    """Base class of every search space (see DESIGN.md, 'SearchSpace').
+    """Base class of every search space (see docs/design.md, 'SearchSpace').
 
     Subclasses set `name`, `version` and `description`, and take their parameters as keyword arguments
     (`get_space("genetic_cnn", stages=(3, 4, 5))`). `params` returns those parameters so that
