@@ -194,3 +194,17 @@ def test_layers_of_known_modules() -> None:
         5,
         6,
     ]
+
+
+def test_harness_errors_are_the_base_layer_classes() -> None:
+    """`from harness.errors import X` keeps working, and an `except` with either name catches both."""
+    import cache.errors
+    import harness.errors
+
+    for name in cache.errors.__dict__:
+        if isinstance(getattr(cache.errors, name), type):
+            assert getattr(harness.errors, name) is getattr(cache.errors, name), name
+    try:
+        raise cache.errors.CacheError("x")
+    except harness.errors.EvonasError as exc:
+        assert isinstance(exc, harness.errors.CacheError)
