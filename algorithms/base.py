@@ -41,7 +41,10 @@ class Candidate(Generic[G]):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an algorithm learns about a candidate. `fitness` is higher-is-better; invalid or failed = 0."""
+    """What an algorithm learns about a candidate. `fitness` is higher-is-better; invalid or failed = 0.
+
+    `params` is the network's parameter count (not the algorithm's hyperparameters, `Algorithm.params`).
+    """
 
     arch_hash: str
     fitness: float
@@ -113,7 +116,7 @@ def set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
 
 
 class Algorithm(ABC, Generic[G]):
-    """Base class of every search strategy (see DESIGN.md, 'Algorithm')."""
+    """Base class of every search strategy (see docs/design.md, 'Algorithm')."""
 
     name: ClassVar[str]
     description: ClassVar[str]

@@ -23,9 +23,9 @@ from scipy import stats
 
 from cache import Cache
 from cache.parquet import import_into
-from harness.cli import run_experiment
 from harness.config import AlgorithmEntry, EvaluationSettings
 from harness.demo import demo_configs, shipped_table
+from harness.experiment import run_experiment
 from harness.runner import Budget
 from reports.analysis import block_results, final_samples
 from reports.data import blocks, load

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from harness.errors import CacheError
+from cache.errors import CacheError
 
 READER_LOCK_TIMEOUT = 60.0
 WRITER_LOCK_TIMEOUT = 600.0

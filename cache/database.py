@@ -20,8 +20,8 @@ from typing import Any
 import duckdb
 
 from cache.connection import connect_waiting, explain, resolve_lock_timeout
+from cache.errors import CacheError
 from cache.schema import prepare
-from harness.errors import CacheError
 
 READER_WINDOW = 0.02  # a writer that let go of the file takes it back no sooner than this (seconds)
 

@@ -28,8 +28,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from cache.errors import CacheError
 from cache.tables import TableInfo, table_info, table_infos
-from harness.errors import CacheError
 
 log = logging.getLogger(__name__)
 

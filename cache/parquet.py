@@ -26,11 +26,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cache.errors import CacheError
 from cache.merge import ImportResult, merge_export
 from cache.store import SCHEMA_VERSION, Cache
 from cache.tables import ADDED_LATER, NOT_EXPORTED, TableInfo, staging_database, table_infos
 from cache.verify import verify
-from harness.errors import CacheError
 
 log = logging.getLogger(__name__)
 

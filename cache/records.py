@@ -10,7 +10,12 @@ STATUSES = ("ok", "invalid", "failed")
 
 @dataclass(frozen=True)
 class EvalRecord:
-    """One stored evaluation: replicate `replicate` of `arch_hash` trained under `task_key`."""
+    """One stored evaluation: replicate `replicate` of `arch_hash` trained under `task_key`.
+
+    Two fields keep their column's name (the schema is public; docs/design.md, "Names that mean one thing"):
+    `params` is the network's parameter count (`param_count`), `run_id` the attempt that trained it
+    (`attempt_id`: the run whose request caused the training; any other run reading the row is not it).
+    """
 
     arch_hash: str
     task_key: str
@@ -31,6 +36,16 @@ class EvalRecord:
     run_id: str | None = None
     predicted: bool = False
 
+    @property
+    def param_count(self) -> int | None:
+        """The network's number of trainable parameters (column `params`)."""
+        return self.params
+
+    @property
+    def attempt_id(self) -> str | None:
+        """The run (or `evonas tabulate`) whose request trained this row (column `run_id`)."""
+        return self.run_id
+
     def metric(self, objective: str) -> float:
         """The objective's value (0.0 for invalid or failed evaluations, or a missing metric)."""
         if self.status != "ok":
@@ -41,6 +56,9 @@ class EvalRecord:
 
 @dataclass(frozen=True)
 class RunRecord:
+    """One run. `algorithm` is the algorithm's *label* in its experiment (`label`), `algorithm_name` the
+    registered name; `params` the algorithm's hyperparameters (JSON); `workers` its simulated workers."""
+
     run_id: str
     experiment: str
     algorithm: str
@@ -57,6 +75,11 @@ class RunRecord:
     algorithm_name: str = ""
     objective: str = "val_acc"
     workers: int = 1
+
+    @property
+    def label(self) -> str:
+        """The algorithm's label in its experiment (column `runs.algorithm`)."""
+        return self.algorithm
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 
-from harness.errors import CacheError
+from cache.errors import CacheError
 
 # 1: the first release; 2: the surrogate tables (surrogates, predictions, run_surrogates); 3: generations
 SCHEMA_VERSION = "3"

@@ -1,6 +1,6 @@
 """The DuckDB evaluation cache: every network ever trained, keyed by (architecture hash, task, replicate).
 
-The schema (`cache.schema`, DESIGN.md 'Cache') is a public interface: users query it with DuckDB and
+The schema (`cache.schema`, docs/design.md 'Cache') is a public interface: users query it with DuckDB and
 outside checks read it. Tables are only ever extended; a file of an older schema version is upgraded on
 open. One process writes (the driver of a run); readers open the file read-only. Every multi-row write
 is one transaction, so an interrupted process leaves either all of a write or none of it.
@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from cache.base import VERSION
 from cache.database import READER_WINDOW, Database
 from cache.evaluation_store import EVAL_COLUMNS, DuckDBEvaluationStore
 from cache.records import EvalRecord, RunRecord, TrajectoryRow
@@ -49,11 +50,9 @@ def library_versions() -> str:
     import numpy
     import torch
 
-    import harness
-
     return json.dumps(
         {
-            "evonas": harness.__version__,
+            "evonas": VERSION,
             "python": platform.python_version(),
             "torch": torch.__version__,
             "numpy": numpy.__version__,

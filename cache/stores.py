@@ -29,8 +29,8 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
 
+from cache.errors import CacheError
 from cache.records import EvalRecord
-from harness.errors import CacheError
 
 ARCHITECTURE_COLUMNS = (
     "arch_hash",

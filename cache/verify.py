@@ -20,10 +20,10 @@ import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from cache.base import canonical_json, resolve_space
+from cache.errors import EvonasError
 from cache.verify_evaluations import evaluation_problems, size_problems
 from cache.verify_runs import generation_problems, run_problems, trajectory_problems
-from harness.errors import EvonasError
-from harness.spaces.base import canonical_json
 
 TASK_KEY_CHARS = 16  # harness.tasks.Task.key()
 
@@ -62,8 +62,6 @@ def task_specs(db: Queryable) -> dict[str, dict[str, Any] | None]:
 
 
 def _architectures(db: Queryable) -> list[str]:
-    from harness.spaces import get_space
-
     out = []
     spaces: dict[tuple[str, str], Any] = {}
     rows = db.execute(
@@ -74,7 +72,7 @@ def _architectures(db: Queryable) -> list[str]:
         key = (space_name, params or "{}")
         try:
             if key not in spaces:
-                spaces[key] = get_space(space_name, **json.loads(params or "{}"))
+                spaces[key] = resolve_space(space_name, json.loads(params or "{}"))
             space = spaces[key]
             if space.version != version:
                 out.append(

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from cache.base import resolve_space
+from cache.errors import EvonasError
 from cache.hashing import run_id as make_run_id
 from cache.records import EvalRecord
-from harness.errors import EvonasError
 
 if TYPE_CHECKING:
     from cache.verify import Queryable
@@ -220,10 +221,8 @@ class _Hashes:
         return self._space(key[0], key[1]).decode(key[2])
 
     def _space(self, name: str, params: str) -> Any:
-        from harness.spaces import get_space
-
         if (name, params) not in self._spaces:
-            self._spaces[(name, params)] = get_space(name, **json.loads(params))
+            self._spaces[(name, params)] = resolve_space(name, json.loads(params))
         return self._spaces[(name, params)]
 
 

@@ -139,7 +139,7 @@ def simulate(
 def _setup(cache: Cache, space: SearchSpace, task: Task, mode: str) -> float:
     if mode != "surrogate":
         return 0.0
-    from cache.surrogate_store import current_model
+    from harness.surrogate_current import current_model
 
     log.info("bench: surrogate model of the table (fitted on first use, then stored)")
     start = time.perf_counter()

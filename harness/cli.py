@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the main job on digits (CPU): four algorithm families, then the report")
     _add_cache(p)
     _add_out(p)
-    p.add_argument("--workers", type=int, default=None, help="training processes (default: CPU cores)")
+    p.add_argument(
+        "--processes",
+        "--workers",
+        type=int,
+        help="training processes (default: CPU cores; old name --workers)",
+    )
 
     p = sub.add_parser("run", help="run an experiment file (TOML)")
     p.add_argument("config", help="experiment file")
@@ -66,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-report", action="store_true", help="do not write the report afterwards")
     p.add_argument("--executor", choices=("inline", "process", "ray"), help="override [evaluation] executor")
-    p.add_argument("--workers", type=int, help="override [evaluation] workers")
+    p.add_argument(
+        "--processes", "--workers", type=int, help="override [evaluation] processes (old name --workers)"
+    )
     p.add_argument("--device", help="override [evaluation] device (cpu, cuda, cuda:1, auto)")
     p.add_argument("--data-root", help="dataset directory (default: $EVONAS_DATA or ~/.cache/evonas/data)")
 
@@ -187,111 +193,9 @@ def cmd_algorithms(args: argparse.Namespace) -> int:
 
 
 def _open_cache(path: str | None, read_only: bool = False) -> Any:
-    from cache import Cache, default_cache_path
+    from harness.experiment import open_cache
 
-    return Cache(default_cache_path(path), read_only=read_only)
-
-
-def _executor(settings: Any) -> Any:
-    from harness.executors import make_executor
-
-    return make_executor(
-        settings.executor,
-        workers=settings.workers,
-        slots_per_gpu=settings.slots_per_gpu,
-        threads=settings.threads,
-        address=settings.address,
-    )
-
-
-def run_experiment(config: Any, cache: Any, resume: bool, restart: bool, progress: bool) -> dict[str, Any]:
-    """Run every (algorithm, trial) of `config` against an open cache; returns a summary."""
-    from harness.runner import Runner
-
-    specs = config.run_specs()
-    existing = {r.run_id for r in cache.runs(config.name)}
-    wanted = {s.run_id for s in specs}
-    if existing and restart:
-        for run_id in sorted(existing):
-            cache.delete_run(run_id)
-    elif existing & wanted and not resume:
-        raise EvonasError(
-            f"experiment {config.name!r} already has {len(existing & wanted)} run(s) in {cache.path}: "
-            "pass --resume to continue unfinished runs or --restart to run it again (evaluations stay cached)"
-        )
-    if config.evaluation.table:  # tabular mode on a table directory: checked now, answers every lookup
-        cache.attach_table(config.evaluation.table)
-    cache.put_experiment(config.name, config.to_json(), code_version(), hardware())
-    start = time.perf_counter()
-    with _executor(config.evaluation) as executor:
-        runner = Runner(
-            cache,
-            executor,
-            mode=config.evaluation.mode,
-            out_of_table=config.evaluation.out_of_table,
-            replicates=config.evaluation.replicates,
-            surrogate_policy=config.evaluation.surrogate_policy,
-            surrogate_scope=config.evaluation.surrogate_scope,
-            device=config.evaluation.device,
-            data_root=config.evaluation.data_root,
-            progress=progress,
-        )
-        summaries = runner.run(specs, resume=resume)
-        trained, hits, predicted, absent = runner.trained, runner.hits, runner.predicted, runner.absent
-    return {
-        "experiment": config.name,
-        "runs": len(summaries),
-        "trained": trained,
-        "queries": trained + hits + predicted + absent,
-        "cache_hits": hits,
-        "predicted": predicted,
-        "not_in_table": absent,
-        "wall_seconds": time.perf_counter() - start,
-        "best": {s.run_id: s.best_fitness for s in summaries},
-    }
-
-
-def code_version() -> str:
-    import subprocess
-
-    import harness
-
-    here = Path(__file__).resolve().parent.parent
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-        dirty = subprocess.run(
-            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return harness.__version__
-    if rev.returncode != 0:
-        return harness.__version__
-    return f"{harness.__version__}+g{rev.stdout.strip()}{'.dirty' if dirty.stdout.strip() else ''}"
-
-
-def hardware() -> str:
-    import platform
-
-    import torch
-
-    info = {
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        if torch.cuda.is_available()
-        else [],
-        "system": platform.system(),
-    }
-    return json.dumps(info, sort_keys=True)
+    return open_cache(path, read_only=read_only)
 
 
 def _summary_line(summary: dict[str, Any]) -> str:
@@ -309,6 +213,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from harness.config import load_config
+    from harness.experiment import run_experiment
 
     config = load_config(args.config)
     if not args.no_report:
@@ -317,7 +222,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         k: v
         for k, v in (
             ("executor", args.executor),
-            ("workers", args.workers),
+            ("processes", args.processes),
             ("device", args.device),
             ("data_root", args.data_root),
         )
@@ -361,11 +266,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from cache import default_cache_path
     from harness.demo import demo_configs, import_table
+    from harness.experiment import run_experiment
 
     check_out_dir(args.out)
     comparison, live = demo_configs()
-    if args.workers is not None:
-        live = replace(live, evaluation=replace(live.evaluation, workers=args.workers))
+    if args.processes is not None:
+        live = replace(live, evaluation=replace(live.evaluation, processes=args.processes))
     for line in import_table(default_cache_path(args.cache)):
         print(line)
     progress = not args.quiet and sys.stderr.isatty()

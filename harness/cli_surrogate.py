@@ -51,9 +51,9 @@ def _space(args: argparse.Namespace) -> Any:
 
 def cmd_surrogate(args: argparse.Namespace) -> int:
     from cache import Cache, default_cache_path
-    from cache.surrogate_fit import DEFAULT_KIND, read_table
-    from cache.surrogate_quality import best_kind, evaluate
-    from cache.surrogate_store import current_model
+    from harness.surrogate_current import current_model
+    from harness.surrogate_fit import DEFAULT_KIND, read_table
+    from harness.surrogate_quality import best_kind, evaluate
     from harness.tasks import preset
 
     space = _space(args)

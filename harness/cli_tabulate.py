@@ -37,7 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the sample")
     p.add_argument("--include-named", action="store_true", help="add the space's named reference networks")
     p.add_argument("--executor", choices=("inline", "process", "ray"), default="inline")
-    p.add_argument("--workers", type=int, help="training processes (process executor)")
+    p.add_argument(
+        "--processes", "--workers", dest="workers", type=int, help="training processes (process executor)"
+    )
     p.add_argument("--device", help="cpu, cuda, cuda:1, auto")
     p.add_argument("--data-root", help="dataset directory (default: $EVONAS_DATA or ~/.cache/evonas/data)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -114,7 +116,7 @@ def command_line(args: argparse.Namespace) -> str:
 def _export(
     args: argparse.Namespace, cache: Cache, space: SearchSpace, task: Task, summary: TabulateSummary
 ) -> None:
-    from harness.cli import code_version, hardware
+    from harness.experiment import code_version, hardware
     from harness.table_card import write_table
 
     named = {name: space.hash(space.named(name)) for name in space.named_architectures()}

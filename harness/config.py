@@ -5,7 +5,7 @@
 name = "gcnn-digits"          # runs are <name>/<algorithm label>/<trial> in the cache
 trials = 5                    # seeds: derived from (name, seed, algorithm label, trial)
 seed = 0
-workers = 1                   # simulated asynchronous workers per run
+sim_workers = 1               # simulated asynchronous workers per run (old name: workers)
 budget = { evaluations = 40 } # and/or seconds = 3600 (simulated)
 
 [space]
@@ -24,7 +24,7 @@ replicates = "auto"           # shared | independent | auto: which replicate a t
 surrogate_policy = "predicted" # surrogate mode: predicted (every query) | measured_first
 surrogate_scope = "space"     # surrogate mode: space (any network) | table (the rest is invalid)
 executor = "process"          # inline | process | ray
-workers = 2                   # processes (CPU) -- on GPUs: slots_per_gpu = 2
+processes = 2                 # training processes (CPU; old name: workers) -- GPUs: slots_per_gpu
 device = "auto"
 
 [[algorithms]]
@@ -81,7 +81,7 @@ class EvaluationSettings:
     surrogate_policy: str = "predicted"  # surrogate mode: predicted | measured_first
     surrogate_scope: str = "space"  # surrogate mode: space | table (networks the table lacks are invalid)
     executor: str = "inline"
-    workers: int | None = None
+    processes: int | None = None  # training processes of the process executor ([evaluation] processes)
     slots_per_gpu: int = 2
     device: str | None = None
     data_root: str | None = None
@@ -94,6 +94,10 @@ class EvaluationSettings:
         if self.table is not None and self.mode != "tabular":
             raise ConfigError(f"evaluation.table is for mode 'tabular', not {self.mode!r}")
 
+    def stored(self) -> dict[str, Any]:
+        """The settings as `experiments.config` stores them (`processes` under its old key, `workers`)."""
+        return {("workers" if k == "processes" else k): v for k, v in self.__dict__.items()}
+
 
 @dataclass(frozen=True)
 class ExperimentConfig:
@@ -104,7 +108,7 @@ class ExperimentConfig:
     algorithms: tuple[AlgorithmEntry, ...]
     trials: int = 5
     seed: int = 0
-    workers: int = 1
+    sim_workers: int = 1  # simulated asynchronous workers of each run ([experiment] sim_workers)
     budget: Budget = field(default_factory=lambda: Budget(evaluations=20))
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     description: str = ""
@@ -126,7 +130,7 @@ class ExperimentConfig:
                         space_params=freeze(self.space_params),
                         task=self.task,
                         budget=algo.budget or self.budget,
-                        workers=self.workers,
+                        workers=self.sim_workers,
                         seed_salt=self.seed,
                     )
                 )
@@ -142,7 +146,7 @@ class ExperimentConfig:
                 "task_key": self.task.key(),
                 "trials": self.trials,
                 "seed": self.seed,
-                "workers": self.workers,
+                "workers": self.sim_workers,  # stored under its old key: experiments.config stays comparable
                 "budget": json.loads(self.budget.to_json()),
                 "algorithms": [
                     {
@@ -154,7 +158,7 @@ class ExperimentConfig:
                     }
                     for a in self.algorithms
                 ],
-                "evaluation": self.evaluation.__dict__,
+                "evaluation": self.evaluation.stored(),
                 "description": self.description,
                 "paper": self.paper,
             },
@@ -237,7 +241,7 @@ def _parse(data: dict[str, Any], source: str) -> ExperimentConfig:
         algorithms=_entries(doc["algorithms"]),
         trials=exp.get("trials", 5),
         seed=exp.get("seed", 0),
-        workers=exp.get("workers", 1),
+        sim_workers=exp.get("sim_workers", 1),
         budget=_budget(exp.get("budget", {"evaluations": 20})),
         evaluation=EvaluationSettings(**doc.get("evaluation", {})),
         description=exp.get("description", ""),

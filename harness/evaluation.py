@@ -41,7 +41,10 @@ OUT_OF_TABLE = ("error", "invalid")
 
 @dataclass(frozen=True)
 class Request:
-    """Replicate `replicate` of `genome`; `run_id` is credited if this request causes a training."""
+    """Replicate `replicate` of `genome`; `run_id` is credited if this request causes a training.
+
+    It becomes the evaluation's attempt id (`EvalRecord.attempt_id`, column `evaluations.run_id`).
+    """
 
     genome: Any
     replicate: int = 0

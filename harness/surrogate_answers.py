@@ -23,11 +23,12 @@ from typing import Any
 from cache.hashing import training_seed
 from cache.records import EvalRecord
 from cache.store import Cache
-from cache.surrogate_fit import DEFAULT_KIND
-from cache.surrogate_model import SurrogateModel
-from cache.surrogate_store import POLICIES, PredictionRow, current_model, put_predictions
+from cache.surrogate_store import POLICIES, PredictionRow, put_predictions
 from harness.errors import ConfigError
 from harness.spaces.base import SearchSpace
+from harness.surrogate_current import current_model
+from harness.surrogate_fit import DEFAULT_KIND
+from harness.surrogate_model import SurrogateModel
 from harness.tasks import Task
 
 log = logging.getLogger(__name__)

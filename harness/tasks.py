@@ -184,13 +184,13 @@ class Task:
     # --- what building a network needs ---
     @property
     def input_shape(self) -> tuple[int, int, int]:
-        from harness.data import dataset_info
+        from harness.datasets import dataset_info
 
         return dataset_info(self.dataset).input_shape
 
     @property
     def num_classes(self) -> int:
-        from harness.data import dataset_info
+        from harness.datasets import dataset_info
 
         return dataset_info(self.dataset).num_classes
 

@@ -1,11 +1,11 @@
 """Pairwise comparison of final results: first-order stochastic dominance, effect sizes and ASO.
 
-Dominance rule (REPORTS.md, view 4): "a dominates b" only when the one-sided KS and Mann-Whitney tests both
-say a better, neither says b better, and the ECDFs do not cross beyond sampling noise (both one-sided KS
+Dominance rule (docs/statistics.md, view 4): "a dominates b" only when the one-sided KS and Mann-Whitney tests
+both say a better, neither says b better, and the ECDFs do not cross beyond sampling noise (both one-sided KS
 tests significant = ``'crossing'``). :func:`compare` applies it to one pair; :func:`compare_many` to every
-pair of a family, with Holm's correction on the tests that *support* a dominance claim only: the reverse
-tests and the crossing check always use the raw p-values, because they *block* a claim and a correction
-must never make a blocked claim pass.
+pair of a family, with Holm's correction on the tests that *support* a dominance claim only: the reverse tests
+and the crossing check always use the raw p-values, because they *block* a claim and a correction must never
+make a blocked claim pass.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class Comparison:
 
 
 def _verdict(decide: OneSidedPValues, guard: OneSidedPValues, alpha: float) -> tuple[Verdict, bool]:
-    """The dominance rule (REPORTS.md); returns (verdict, crossing).
+    """The dominance rule (docs/statistics.md); returns (verdict, crossing).
 
     ``decide`` holds the p-values a dominance claim needs (KS and MW in the claimed direction, possibly
     Holm-adjusted); ``guard`` the raw ones for the checks that block a claim: the crossing check (both KS
@@ -148,7 +148,7 @@ def compare(
 ) -> Comparison:
     """Compare final best fitnesses of two algorithms.
 
-    Verdict rule (first-order stochastic dominance, REPORTS.md):
+    Verdict rule (first-order stochastic dominance, docs/statistics.md):
 
     - ``'crossing'`` if both one-sided KS tests are significant: each ECDF lies below the other by more than
       sampling noise somewhere. This is the crossing check: the reverse one-sided KS test is significant iff

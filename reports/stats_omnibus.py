@@ -166,9 +166,9 @@ def friedman_nemenyi(
     """Friedman omnibus test, Iman-Davenport's F_F and Nemenyi critical difference on a (blocks x
     algorithms) score matrix.
 
-    CD = q_alpha * sqrt(k (k+1) / (6 N)) with q_alpha = q(1-alpha; k, inf) / sqrt(2) (Demsar 2006);
-    identical to REPORTS.md's ``q(1-alpha; k, inf) * sqrt(k (k+1) / (12 N))``. F_F (k >= 3) is computed from
-    the (tie-corrected) chi2_F, see :func:`iman_davenport`; post-hoc groups are gated on chi2_F's p-value.
+    CD = q_alpha * sqrt(k (k+1) / (6 N)) with q_alpha = q(1-alpha; k, inf) / sqrt(2) (Demsar 2006); identical
+    to docs/statistics.md's ``q(1-alpha; k, inf) * sqrt(k (k+1) / (12 N))``. F_F (k >= 3) is computed from the
+    (tie-corrected) chi2_F, see :func:`iman_davenport`; post-hoc groups are gated on chi2_F's p-value.
     """
     s = _check_scores(scores)
     n_blocks, k = s.shape

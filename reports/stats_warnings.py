@@ -1,4 +1,4 @@
-"""The data-level warnings a report prints (REPORTS.md, "Warnings the report prints")."""
+"""The data-level warnings a report prints (docs/statistics.md, "Warnings the report prints")."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def warnings_for(
     budgets: Mapping[str, float] | None = None,
     baselines: Collection[str] | None = None,
 ) -> list[str]:
-    """The data-level warnings a report prints (REPORTS.md), in a fixed order.
+    """The data-level warnings a report prints (docs/statistics.md), in a fixed order.
 
     - fewer than ``MIN_SEEDS`` (5) seeds for an algorithm;
     - unequal budgets (relative tolerance 1e-9);

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from cache.base import register_space_resolver
 from harness.errors import EvonasError, unknown
 from harness.spaces.base import VALID, ArchGraph, InputSpec, SearchSpace, Shape, Validity
 
@@ -38,6 +39,9 @@ def get_space(name: str, **params: Any) -> SearchSpace:
         return cls(**params)
     except TypeError as exc:
         raise EvonasError(f"bad parameters for search space {name!r}: {exc}") from exc
+
+
+register_space_resolver(get_space)  # the cache rebuilds stored architectures through it (`cache.base`)
 
 
 __all__ = [

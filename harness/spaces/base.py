@@ -7,7 +7,6 @@ encode, decode and build them. Genomes never hold torch modules: `build()` creat
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 
+from cache.base import canonical_json
 from harness.errors import InvalidGenomeError, OperationNotSupported
 
 if TYPE_CHECKING:
@@ -64,11 +64,6 @@ class ArchGraph:
     nodes: tuple[tuple[str, str], ...]
     edges: tuple[tuple[str, str], ...]
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ()  # optional named clusters (e.g. stages)
-
-
-def canonical_json(value: Any) -> str:
-    """Deterministic compact JSON used for canonical forms and hashes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 # --- shared helpers of the decoders: every malformed input is one short InvalidGenomeError line ---
@@ -128,7 +123,7 @@ def parse_int(token: str, what: str, space: str, max_digits: int = MAX_INT_DIGIT
 
 
 class SearchSpace(ABC, Generic[G]):
-    """Base class of every search space (see DESIGN.md, 'SearchSpace').
+    """Base class of every search space (see docs/design.md, 'SearchSpace').
 
     Subclasses set `name`, `version` and `description`, and take their parameters as keyword arguments
     (`get_space("genetic_cnn", stages=(3, 4, 5))`). `params` returns those parameters so that

@@ -18,7 +18,7 @@ The paper's Model 1 (Figure 8), 16,477,306 parameters on 3x32x32 with 10 classes
 
     C3x7 C5x195 C7x207 C7x235 AP C7x241 MP MP | FC D0.5
 
-How the paper was read (REFERENCE.md section 3 wins where it is more precise than the paper):
+How the paper was read (docs/methods.md, DE-NAS, wins where it is more precise than the paper):
 
 - Layer tables (Figures 8 and 10): the kernels are recovered from the parameter counts (e.g. 34,320 =
   195 x (7 x 5 x 5 + 1)); convolutions and linear layers have biases, there is no BatchNorm, and the head is

@@ -23,7 +23,7 @@ def test_demo_configs_are_the_documented_job():
     assert comparison.task == preset("digits")
     assert live.task.key() != comparison.task.key()  # live results never join the surrogate's table
     assert comparison.evaluation.mode == "surrogate" and live.evaluation.mode == "live"
-    assert comparison.trials >= 20 and comparison.budget.evaluations >= 200 and comparison.workers > 1
+    assert comparison.trials >= 20 and comparison.budget.evaluations >= 200 and comparison.sim_workers > 1
     names = {a.name for a in comparison.algorithms}
     assert names == {
         "random_search",
@@ -46,7 +46,7 @@ def test_demo_end_to_end_small(tmp_path, monkeypatch, capsys):
     small = (
         replace(comparison, trials=2, budget=Budget(evaluations=24)),
         replace(
-            live, task=replace(preset("digits_quick"), epochs=1), budget=Budget(evaluations=2), workers=2
+            live, task=replace(preset("digits_quick"), epochs=1), budget=Budget(evaluations=2), sim_workers=2
         ),
     )
     monkeypatch.setattr(harness.demo, "demo_configs", lambda: small)

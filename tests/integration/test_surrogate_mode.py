@@ -10,9 +10,9 @@ from dataclasses import replace
 import pytest
 
 from cache import Cache
-from cache.surrogate_store import current_model
 from harness.cli import main
 from harness.errors import EvonasError
+from harness.surrogate_current import current_model
 from reports import write_report
 from reports.data import load
 from reports.data_surrogate import predicted_share

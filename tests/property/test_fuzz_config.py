@@ -81,6 +81,7 @@ KNOWN_PATHS: list[tuple[str, ...]] = [
     ("experiment", "trials"),
     ("experiment", "seed"),
     ("experiment", "workers"),
+    ("experiment", "sim_workers"),
     ("experiment", "budget"),
     ("experiment", "budget", "evaluations"),
     ("experiment", "budget", "seconds"),
@@ -109,6 +110,7 @@ KNOWN_PATHS: list[tuple[str, ...]] = [
     ("task", "objective"),
     ("evaluation", "device"),
     ("evaluation", "workers"),
+    ("evaluation", "processes"),
     ("evaluation", "mode"),
     ("evaluation", "executor"),
     ("evaluation", "threads"),
@@ -303,7 +305,7 @@ def assert_sane(config: ExperimentConfig) -> None:
         assert budget.seconds is None or (math.isfinite(budget.seconds) and budget.seconds > 0)
     for count in (config.trials, *(a.trials for a in config.algorithms if a.trials is not None)):
         assert type(count) is int and 1 <= count <= MAX_TRIALS
-    assert type(config.seed) is int and type(config.workers) is int and config.workers >= 1
+    assert type(config.seed) is int and type(config.sim_workers) is int and config.sim_workers >= 1
     task = config.task
     assert type(task.epochs) is int and task.epochs >= 1 and type(task.batch_size) is int
     for value in (

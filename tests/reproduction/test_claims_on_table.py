@@ -15,8 +15,8 @@ import pytest
 
 from cache import Cache
 from cache.parquet import import_into
-from harness.cli import run_experiment
 from harness.demo import demo_configs, shipped_table
+from harness.experiment import run_experiment
 from reports.analysis import block_results, final_samples
 from reports.claims import block_claims, detectable_a12
 from reports.data import blocks, load

@@ -1,5 +1,5 @@
 """Reproduction checks for Pei, Chang, Tian, "Neural Architecture Search Based on Differential Evolution for
-Image Classification Problems" (seeds/differential_evolution_nas.md, REFERENCE.md section 3)."""
+Image Classification Problems" (docs/methods.md, DE-NAS)."""
 
 from __future__ import annotations
 

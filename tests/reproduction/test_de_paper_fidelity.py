@@ -1,4 +1,4 @@
-"""DE-NAS (Pei, Chang, Tian; seeds/differential_evolution_nas.md, REFERENCE.md section 3) against the
+"""DE-NAS (Pei, Chang, Tian; docs/methods.md, DE-NAS) against the
 authors' notebooks (github.com/gamingzhang/ece7123_final_project: dl_final.ipynb, train_final_model.ipynb,
 populations/population-9.bin): generations, Table 3's picks, the protocols and the initial sampling."""
 

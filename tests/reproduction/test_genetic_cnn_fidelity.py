@@ -1,5 +1,5 @@
-"""Genetic CNN (Xie & Yuille, ICCV 2017; REFERENCE.md section 1): where evonas follows the paper and where
-it has to choose. Sec. 4.1: selection on 10,000 held-out training images; Sec. 4.1.1: the revised LeNet
+"""Genetic CNN (Xie & Yuille, ICCV 2017; docs/methods.md, Genetic CNN): where evonas follows the paper and
+where it has to choose. Sec. 4.1: selection on 10,000 held-out training images; Sec. 4.1.1: the revised LeNet
 C3(P1)@8-MP3(S2)-C3(P1)@8-MP3(S2)-C3(P1)@16-MP3(S2)-FC32-D0.5-FC10 with Caffe's max pooling."""
 
 from __future__ import annotations

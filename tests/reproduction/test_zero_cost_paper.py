@@ -1,4 +1,5 @@
-"""Reolon, "NAS with genetic algorithms and DARTS" (seeds/ga_darts_zero_cost.md): what this code can check.
+"""Reolon, "NAS with genetic algorithms and DARTS" (docs/methods.md, GA + DARTS; docs/zero_cost.md): what
+this code can check.
 
 - Appendix A: the three scores are defined by the authors' code; `tests/unit/test_proxies.py` checks each
   against an independent computation (NTK per TE-NAS, NASWOT's K, the `score_jacob` loops).

@@ -225,9 +225,9 @@ def test_devices_set_in_python_are_checked_too() -> None:
     """The command line's --device and --workers overrides rebuild EvaluationSettings."""
     with pytest.raises(ConfigError, match=r"evaluation\.device must be a device"):
         EvaluationSettings(device="tpu")
-    with pytest.raises(ConfigError, match=r"evaluation\.workers must be >= 1"):
-        EvaluationSettings(workers=0)
-    assert EvaluationSettings(device="cuda:1", workers=2).device == "cuda:1"
+    with pytest.raises(ConfigError, match=r"evaluation\.processes must be >= 1"):
+        EvaluationSettings(processes=0)
+    assert EvaluationSettings(device="cuda:1", processes=2).device == "cuda:1"
 
 
 @pytest.mark.parametrize(
@@ -372,3 +372,21 @@ def test_evonas_run_bad_toml_in_a_subprocess(tmp_path: Path) -> None:
     assert lines == [f"evonas: error: {path}: experiment.trials must be an integer, got float 2.5"]
     assert done.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_workers_keys_renamed_old_names_still_read(tmp_path, caplog):
+    """`sim_workers` (simulated, per run) and `processes` (training processes) replace the two `workers`."""
+    new = edited("workers = 1", "sim_workers = 3").replace('executor = "inline"', "processes = 2")
+    config = load_config(write(tmp_path, new))
+    assert (config.sim_workers, config.evaluation.processes) == (3, 2)
+    assert all(s.workers == 3 for s in config.run_specs())
+    old = edited("workers = 1", "workers = 3").replace('executor = "inline"', "workers = 2")
+    with caplog.at_level("WARNING"):
+        legacy = load_config(write(tmp_path, old, "old.toml"))
+    assert (legacy.sim_workers, legacy.evaluation.processes) == (3, 2)
+    assert "experiment.workers is deprecated: write experiment.sim_workers" in caplog.text
+    assert "evaluation.workers is deprecated: write evaluation.processes" in caplog.text
+    assert legacy.to_json() == config.to_json().replace("old.toml", "exp.toml")
+    both = edited("workers = 1", "workers = 1\nsim_workers = 2")
+    with pytest.raises(ConfigError, match=r"experiment\.workers is the old name of experiment\.sim_workers"):
+        load_config(write(tmp_path, both, "both.toml"))

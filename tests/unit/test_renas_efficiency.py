@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from algorithms.renas_efficiency import (
+from cache import Cache
+from harness.runner import Budget, Runner, RunSpec, decode_checkpoint, freeze
+from harness.tasks import preset
+from reports.renas_efficiency import (
     Curves,
     curves,
     efficiency_table,
@@ -16,9 +19,6 @@ from algorithms.renas_efficiency import (
     plot_efficiency,
     speedup,
 )
-from cache import Cache
-from harness.runner import Budget, Runner, RunSpec, decode_checkpoint, freeze
-from harness.tasks import preset
 from tests.fakes import FakeExecutor
 
 SPACE = {"filters": 4, "cells": 1, "stages": 2}

@@ -1,4 +1,4 @@
-"""Tests that guard the statistics behind the reports (REPORTS.md, "Tests that guard the statistics").
+"""Tests that guard the statistics behind the reports (docs/statistics.md, "Tests that guard the statistics").
 
 Every direction is checked for maximisation AND minimisation, with seeded shifted-normal fixtures: a test
 that silently flips a direction (the ks_2samp trap) fails here.

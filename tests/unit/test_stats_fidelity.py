@@ -1,7 +1,7 @@
 """Fidelity of the report statistics to their sources (issue 11, "Statistics").
 
 1. ``compare_many``'s multiple-testing correction never weakens the crossing rule (the issue's rule,
-   REPORTS.md view 4): a pair that ``compare()`` calls crossing is never called dominance on the page.
+   docs/statistics.md view 4): a pair that ``compare()`` calls crossing is never called dominance on the page.
 2. ASO eps_min follows deep-significance's ``aso(..., num_comparisons=m)`` (Bonferroni, documented as
    "dividing alpha by the number of comparisons") and states its integration grid.
 3. Iman-Davenport's F_F beside Friedman's chi^2 (Demsar 2006, JMLR 7, Sec. 3.2.2).

@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cache.hashing import training_seed
-from cache.surrogate_features import featurizer_for
-from cache.surrogate_fit import fit_table, read_table
-from cache.surrogate_model import SurrogateModel, fit_noise
-from cache.surrogate_quality import evaluate
-from cache.surrogate_store import current_model, load_model
-from cache.surrogate_trees import from_sklearn
 from harness.errors import CacheError
+from harness.surrogate_current import current_model, load_model
+from harness.surrogate_features import featurizer_for
+from harness.surrogate_fit import fit_table, read_table
+from harness.surrogate_model import SurrogateModel, fit_noise
+from harness.surrogate_quality import evaluate
+from harness.surrogate_trees import from_sklearn
 from tests.surrogatefixtures import SPACE, TASK, TRUE_STD, synthetic_table
 
 
@@ -36,7 +36,7 @@ def model(table_cache) -> SurrogateModel:
 
 @pytest.mark.parametrize("kind", ["gbr", "forest"])
 def test_exported_trees_predict_like_sklearn(kind: str) -> None:
-    from cache.surrogate_fit import make_regressor
+    from harness.surrogate_fit import make_regressor
 
     rng = np.random.default_rng(1)
     x = rng.integers(0, 3, size=(300, 6)).astype(float)

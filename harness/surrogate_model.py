@@ -4,7 +4,7 @@ Fitted on the measured evaluations of one (space, task) table:
 
 - the **mean** validation and test accuracy of a network (over its ok replicates) and the log of its
   train seconds, each by a tree ensemble on the genome's isomorphism-invariant features
-  (`cache.surrogate_features`);
+  (`harness.surrogate_features`);
 - the **replicate noise**, from the networks the table holds at least two replicates of, in bins of the
   network's mean accuracy (weaker networks are noisier): the measured (validation, test) deviations of each
   replicate from its network's mean, scaled by sqrt(k / (k - 1)) so that their spread is a replicate's;
@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 
 from cache.hashing import training_seed
-from cache.surrogate_features import Featurizer
-from cache.surrogate_trees import TreeEnsemble
 from harness.errors import CacheError
+from harness.surrogate_features import Featurizer
+from harness.surrogate_trees import TreeEnsemble
 
 FORMAT = "evonas-surrogate"
 FORMAT_VERSION = 2  # 2: residual-bootstrap noise

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from cache.surrogate_fit import DEFAULT_KIND, KINDS, Table, TableNetwork, fit_networks
 from harness.errors import CacheError
+from harness.surrogate_fit import DEFAULT_KIND, KINDS, Table, TableNetwork, fit_networks
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from cache.store import Cache
-from cache.surrogate_features import Featurizer, featurizer_for
-from cache.surrogate_model import NoiseModel, SurrogateInfo, SurrogateModel, fit_noise
-from cache.surrogate_trees import TreeEnsemble, from_sklearn
 from harness.errors import CacheError
 from harness.spaces.base import SearchSpace
+from harness.surrogate_features import Featurizer, featurizer_for
+from harness.surrogate_model import NoiseModel, SurrogateInfo, SurrogateModel, fit_noise
+from harness.surrogate_trees import TreeEnsemble, from_sklearn
 
 log = logging.getLogger(__name__)
 
