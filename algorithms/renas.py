@@ -44,6 +44,10 @@ from harness.spaces.base import SearchSpace
 from harness.spaces.renas_cell_genome import Action, RenasCellGenome
 
 VARIANTS = ("renas", "nonbi", "ea", "rl")
+INHERIT_UNSUPPORTED = (
+    "inherit = true needs each child's parent weights, which evonas run does not pass: use inherit = false "
+    "or the Python API renas_search.InheritSearch (docs/renas.md)"
+)
 
 
 def reward(fitness: float, clip: float = 0.99) -> float:
@@ -71,8 +75,11 @@ class Renas(Algorithm):
         entropy_weight: float = 0.1,
         baseline_decay: float = 0.95,
         reward_clip: float = 0.99,
+        inherit: bool = False,
     ) -> None:
         super().__init__(space, rng)
+        if inherit:
+            raise EvonasError(INHERIT_UNSUPPORTED)
         if space.name != "renas_cell":
             raise EvonasError(f"renas searches the renas_cell space, not {space.name!r}")
         if variant not in VARIANTS:
