@@ -45,6 +45,10 @@ from harness.spaces.base import SearchSpace
 from harness.spaces.renas_cell_genome import Action, RenasCellGenome
 
 VARIANTS = ("renas", "nonbi", "ea", "rl")
+INHERIT_UNSUPPORTED = (
+    "inherit = true needs each child's parent weights, which evonas run does not pass: use inherit = false "
+    "or the Python API renas_search.InheritSearch (docs/renas.md)"
+)
 
 
 def reward(fitness: float, clip: float = 0.99) -> float:
@@ -69,8 +73,11 @@ class RenasConfig(AlgorithmConfig):
     entropy_weight: float = 0.1
     baseline_decay: float = 0.95
     reward_clip: float = 0.99
+    inherit: bool = False  # true (parameter inheritance) is the Python API's InheritSearch, not `evonas run`
 
     def validate(self) -> None:
+        if self.inherit:
+            raise EvonasError(INHERIT_UNSUPPORTED)
         if self.variant not in VARIANTS:
             raise EvonasError(f"renas variant {self.variant!r} not in {VARIANTS}")
         if self.population < 1 or self.sample_size < 1 or (self.cycles is not None and self.cycles < 0):
@@ -105,6 +112,7 @@ class RenasConfig(AlgorithmConfig):
             "sample_size": int(self.sample_size),
             "cycles": None if self.cycles is None else int(self.cycles),
             **self.hyper(),
+            "inherit": bool(self.inherit),
         }
 
 

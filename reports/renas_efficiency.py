@@ -59,15 +59,23 @@ def curves(cache: Cache, experiment: str) -> Curves:
     by_label: dict[str, list[np.ndarray]] = {}
     variant: dict[str, str] = {}
     for run_id, label, params in rows:
-        stored = cache.load_checkpoint(run_id)
-        if stored is None:
+        history = run_history(cache, run_id)
+        if history is None:
             continue
-        history = decode_checkpoint(stored[1], run_id)["algorithm"].get("history") or []
-        if not history:
-            continue
-        by_label.setdefault(label, []).append(np.asarray(history, dtype=float).reshape(-1, 3))
+        by_label.setdefault(label, []).append(history)
         variant[label] = str(json.loads(params or "{}").get("variant", "renas"))
     return Curves({k: tuple(v) for k, v in by_label.items()}, variant)
+
+
+def run_history(cache: Cache, run_id: str) -> np.ndarray | None:
+    """A renas run's Fig. 4 history from its checkpoint in the cache (rows = told candidates; columns =
+    population mean, variance, best so far), or None when the cache holds no checkpoint of it (checkpoints
+    are not exported) or the checkpoint has no history yet."""
+    stored = cache.load_checkpoint(run_id)
+    if stored is None:
+        return None
+    history = decode_checkpoint(stored[1], run_id)["algorithm"].get("history") or []
+    return np.asarray(history, dtype=float).reshape(-1, 3) if history else None
 
 
 def first_reach(curve: np.ndarray, target: float) -> tuple[int, bool]:

@@ -32,7 +32,7 @@ class PaperView(Protocol):
 
 
 #: In page order. Entries to add at merge: the zero-cost GA's views (reports/views_zero_cost.py); RENAS's
-#: efficiency table (algorithms/renas_efficiency.py) as a module here.
+#: efficiency table (reports/renas_efficiency.py) as a module here.
 PAPERS: tuple[PaperView, ...] = (genetic_cnn, re_macro, de_nas, claims)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,3 +182,22 @@ def test_bad_parameters_and_spaces_are_refused():
         get_algorithm("renas", space(), variant="amoeba")
     with pytest.raises(EvonasError):
         get_algorithm("renas", get_space("genetic_cnn"))
+
+
+def test_config_inherit_false_is_the_plain_run_and_inherit_true_is_one_clear_error(tmp_path):
+    from harness.config import load_config
+    from harness.errors import ConfigError
+
+    source = Path(__file__).resolve().parents[2] / "benchmarks" / "configs" / "renas_digits_ci.toml"
+    text = source.read_text()
+    plain = 'params = { variant = "renas", population = 4, sample_size = 2 }'
+    assert plain in text
+    for value in ("false", "true"):
+        path = tmp_path / f"inherit_{value}.toml"
+        path.write_text(text.replace(plain, plain[:-2] + f", inherit = {value} }}"))
+        if value == "false":
+            config = load_config(path)
+            assert config.algorithms[0].params["inherit"] is False
+        else:
+            with pytest.raises(ConfigError, match="inherit = true needs each child's parent weights"):
+                load_config(path)
