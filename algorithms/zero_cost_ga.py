@@ -1,10 +1,11 @@
-"""`zero_cost_ga`: Reolon's GA with training-free fitness and a DARTS tournament (ga_darts_zero_cost.md).
+"""`zero_cost_ga`: Reolon's GA with training-free fitness and a DARTS tournament (docs/zero_cost.md).
 
 The search itself trains nothing: cells (single-cell `darts_cell` genomes) are scored with the paper's three
 values (NTK condition, the authors' second value grad_corr x NTK x ln(params), -log|det K|; all minimised)
-through a `harness.proxy_fitness.ProxyFitness` bound with `bind()` (the runner's hook: it owns the cache
-and the task; every score lands in the `proxies` table and its recorded seconds in
-`fitness.charged_seconds`). Per generation:
+through a `harness.proxy_fitness.ProxyFitness` bound with `bind()` (by the runner's hook,
+`harness.proxy_hook`, over the run's cache and task; every score lands in the `proxies` table, computed
+once with seed `proxy_seed`, and its recorded seconds are charged on the run's simulated clock). Per
+generation:
 
 - offspring: `offsprings` children, spread over the parents; each is the parent mutated with the learned
   operation weights (below), crossed with probability `p_crossover` with the previous parent (the
@@ -72,6 +73,7 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
         p_crossover: float = 0.3,
         explore: float = 0.5,
         tournament_steps: tuple[int, int] = (30, 10),
+        proxy_seed: int = 0,
     ) -> None:
         super().__init__(space, rng)
         if space.name != "darts_cell":
@@ -82,6 +84,7 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
         self.generations, self.darts_every = int(generations), int(darts_every)
         self.aging, self.p_crossover, self.explore = float(aging), float(p_crossover), float(explore)
         self.tournament_steps = (int(tournament_steps[0]), int(tournament_steps[1]))
+        self.proxy_seed = int(proxy_seed)
         self.fitness: Any = None
         self.population: list[DartsCellGenome] = []
         self.ages: list[int] = []
@@ -104,7 +107,13 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
             "p_crossover": self.p_crossover,
             "explore": self.explore,
             "tournament_steps": list(self.tournament_steps),
+            "proxy_seed": self.proxy_seed,
         }
+
+    @property
+    def proxy_names(self) -> tuple[str, ...]:
+        """The proxies the runner's fitness must provide (`harness.proxy_hook`)."""
+        return SCORE_NAMES
 
     def bind(self, fitness: Any) -> None:
         """Give the algorithm its training-free fitness (a `ProxyFitness` over at least SCORE_NAMES)."""

@@ -38,6 +38,7 @@ from cache.surrogate_store import put_run_surrogate, run_surrogate
 from harness.errors import CheckpointError, EvonasError
 from harness.evaluation import Evaluator, Request
 from harness.executors import Executor, InlineExecutor
+from harness.proxy_hook import attach_proxies
 from harness.replicates import ReplicateMap, resolve
 from harness.spaces import SearchSpace, get_space
 from harness.tasks import Task
@@ -189,6 +190,7 @@ class RunDriver:
         self.objective = spec.task.objective
         self.rng = np.random.default_rng(spec.seed)
         self.algorithm: Algorithm = get_algorithm(spec.algorithm, space, rng=self.rng, **spec.params_dict())
+        self.proxies = attach_proxies(self.algorithm, evaluator)  # None unless it reads proxy scores
         self.now = 0.0
         self.step = 0
         self.asked = 0
@@ -313,6 +315,7 @@ class RunDriver:
                 continue
             capacity = self._capacity()
             candidates = self.algorithm.ask(capacity) if capacity > 0 else []
+            self._charge_proxies()
             if candidates:
                 self.outstanding = list(candidates[:capacity])
                 continue
@@ -321,6 +324,11 @@ class RunDriver:
                     log.warning("%s proposed nothing and waits for nothing; stopping the run", self.run_id)
                 return
             self._complete_next()
+
+    def _charge_proxies(self) -> None:
+        """The proxy seconds of the last ask() on the simulated clock (`harness.proxy_hook`)."""
+        if self.proxies is not None:
+            self.now += self.proxies.take()
 
     def _replicate(self, candidate: Candidate) -> int:
         if self.replicate_map.policy == "shared":

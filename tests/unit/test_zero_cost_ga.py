@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
@@ -12,37 +10,14 @@ import pytest
 from algorithms.zero_cost_ga import SCORE_NAMES, ZeroCostGA
 from harness.errors import EvonasError
 from harness.spaces import get_space
-from harness.tasks import preset
 from harness.training import torch_threads
+from tests.fakes import FakeProxyFitness
 
 SPACE = get_space("darts_cell", max_depth=3)
 
 
-@dataclass
-class FakeFitness:
-    """Deterministic stand-in for ProxyFitness: scores from the network's hash and width."""
-
-    names: tuple[str, ...] = SCORE_NAMES
-    task: object = field(default_factory=lambda: preset("digits_quick"))
-    device: str = "cpu"
-    data_root: str | None = None
-    queries: int = 0
-
-    def scores(self, genomes: Sequence) -> list[dict[str, float]]:
-        out = []
-        for g in genomes:
-            self.queries += 1
-            h = int(SPACE.hash(g)[:8], 16)
-            width = sum(sum(b) for c in g.cells for b in c.blocks)
-            out.append(
-                {
-                    "ntk_cond": 10.0 + h % 97,
-                    "naswot": float(width),
-                    "grad_corr": 1.0 + h % 13,
-                    "params": 50.0 + width,
-                }
-            )
-        return out
+def FakeFitness(names: tuple[str, ...] = SCORE_NAMES) -> FakeProxyFitness:
+    return FakeProxyFitness(SPACE, names)
 
 
 PARAMS = {"pop_size": 2, "offsprings": 6, "tourn_size": 2, "generations": 3, "tournament_steps": (2, 2)}
