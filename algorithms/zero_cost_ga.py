@@ -185,12 +185,13 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
         import torch
 
         from algorithms.zero_cost_ga_tournament import darts_tournament
-        from harness.training import device_split, resolve_device
+        from harness.training import device_split, resolve_device, torch_threads
 
         task = self.fitness.task
         data = device_split(task, resolve_device(self.fitness.device), self.fitness.data_root)
         seed = int(self.rng.integers(2**31))
-        with torch.enable_grad():
+        # the proxies' thread count (1 by default): on a loaded CPU, torch's default costs 50x here
+        with torch.enable_grad(), torch_threads(getattr(self.fitness, "threads", 1)):
             return darts_tournament(
                 [g.cells[0] for g in genomes],
                 self.tourn_size,
