@@ -31,6 +31,7 @@ without recomputing a score. Every generation's scores and every tournament's al
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -164,7 +165,10 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
             order = [chosen[int(k)] for k in self.rng.permutation(len(chosen))]
             groups = len(order) // self.tourn_size
             order = order[: groups * self.tourn_size]
+            start = time.perf_counter()
             result = self._tournament([pool[i] for i in order])
+            record["seconds"] = time.perf_counter() - start
+            self.fitness.charge(record["seconds"])  # the supernet's training is paid on the clock too
             chosen = [order[w] for w in result.winners]
             record["alphas"] = [list(a) for a in result.alphas]
             record["contestants"] = [self._enc(pool[i]) for i in order]

@@ -65,6 +65,9 @@ class FakeProxyFitness:
         self.queries = 0
         self.charged_seconds = 0.0
 
+    def charge(self, seconds: float) -> None:
+        self.charged_seconds += seconds
+
     def scores(self, genomes: Sequence[Any]) -> list[dict[str, float]]:
         out = []
         for g in genomes:

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+import algorithms.zero_cost_ga as zero_cost_ga
 import harness.proxies_store as proxies_store
 import harness.proxy_hook as proxy_hook
 from algorithms import get_algorithm
@@ -44,6 +45,17 @@ def spec(algorithm: str = "zero_cost_ga", trial: int = 0, **params) -> RunSpec:
 _VALUES: dict[tuple, dict] = {}
 
 
+class _Ticks:
+    """A clock that advances 0.5 s per reading."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 0.5
+        return self.now
+
+
 class Killed(Exception):
     pass
 
@@ -65,6 +77,7 @@ def fixed_seconds(monkeypatch):
         return {name: (value, SECONDS[name]) for name, (value, _) in _VALUES[key].items()}
 
     monkeypatch.setattr(proxies_store, "_score_one", score_one)
+    monkeypatch.setattr(zero_cost_ga, "time", _Ticks())  # every DARTS tournament takes 0.5 s
     return calls
 
 
@@ -123,7 +136,8 @@ def test_zero_cost_ga_under_the_runner(tmp_path, fixed_seconds, fitnesses) -> No
     (final,) = rows["zc/zero_cost_ga/0"]  # one network per search: the final one, trained
     (fitness,) = fitnesses
     assert fitness.queries > networks > 0 and stored == 4 * networks  # every score stored, once
-    assert fitness.charged_seconds == pytest.approx(sum(SECONDS.values()) * fitness.queries)
+    tournament = 0.5  # generation 2 of 2 (darts_every 2): two readings of the test clock
+    assert fitness.charged_seconds == pytest.approx(sum(SECONDS.values()) * fitness.queries + tournament)
     with Cache(tmp_path / "a.duckdb") as cache:
         record = cache.evaluations_for_task(TASK.key())[(final.arch_hash, 0)]
     # the clock: the search's proxy seconds (cached or not), then the final network's training
