@@ -21,7 +21,9 @@ generation:
   operation weights (1 - e) x success/used + e x (1 - used/max used) + 0.2 with exploration e decaying by
   0.996 per mutation (the authors' `Mutations.mutate_one_edge`).
 
-After `generations`, `ask()` hands out one candidate: the final network, the population's cells
+After `generations` (or the first generation that ends with `search_seconds` of proxy and tournament time
+charged: the run's budget in simulated seconds is for the search and the final training together), `ask()`
+hands out one candidate: the final network, the population's cells
 concatenated (Fig. 3) in selection order, trained by the runner with the task's protocol so its accuracy
 enters the same comparison as every other algorithm's. The search runs inside that first `ask()`; it is
 deterministic in the generator's state, and every score is cached, so an interrupted run repeats it
@@ -75,6 +77,7 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
         explore: float = 0.5,
         tournament_steps: tuple[int, int] = (30, 10),
         proxy_seed: int = 0,
+        search_seconds: float | None = None,
     ) -> None:
         super().__init__(space, rng)
         if space.name != "darts_cell":
@@ -86,6 +89,9 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
         self.aging, self.p_crossover, self.explore = float(aging), float(p_crossover), float(explore)
         self.tournament_steps = (int(tournament_steps[0]), int(tournament_steps[1]))
         self.proxy_seed = int(proxy_seed)
+        if search_seconds is not None and search_seconds <= 0:
+            raise EvonasError("zero_cost_ga: search_seconds must be > 0")
+        self.search_seconds = None if search_seconds is None else float(search_seconds)
         self.fitness: Any = None
         self.population: list[DartsCellGenome] = []
         self.ages: list[int] = []
@@ -109,6 +115,7 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
             "explore": self.explore,
             "tournament_steps": list(self.tournament_steps),
             "proxy_seed": self.proxy_seed,
+            "search_seconds": self.search_seconds,
         }
 
     @property
@@ -167,8 +174,8 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
             order = order[: groups * self.tourn_size]
             start = time.perf_counter()
             result = self._tournament([pool[i] for i in order])
-            record["seconds"] = time.perf_counter() - start
-            self.fitness.charge(record["seconds"])  # the supernet's training is paid on the clock too
+            # the supernet's training is paid on the clock too (measured: not part of the history)
+            self.fitness.charge(time.perf_counter() - start)
             chosen = [order[w] for w in result.winners]
             record["alphas"] = [list(a) for a in result.alphas]
             record["contestants"] = [self._enc(pool[i]) for i in order]
@@ -215,9 +222,16 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
             self.population = [self.space.sample(self.rng) for _ in range(self.pop_size)]
             self.ages = [0] * self.pop_size
         for g in range(len(self.history) + 1, self.generations + 1):
+            if self._spent():
+                break
             self._generation(g)
         cells = tuple(c for genome in self.population for c in genome.cells)
         return DartsCellGenome(cells)
+
+    def _spent(self) -> bool:
+        """The search's charged seconds reached `search_seconds` (checked before each generation)."""
+        spent = getattr(self.fitness, "charged_seconds", 0.0)
+        return self.search_seconds is not None and spent >= self.search_seconds
 
     # --- ask / tell ---
     def ask(self, n: int) -> list[Candidate[DartsCellGenome]]:
@@ -225,7 +239,7 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
             return []
         self.final = self.search()
         self.asked = True
-        return [Candidate(self.final, 0, self.generations)]
+        return [Candidate(self.final, 0, len(self.history))]
 
     def tell(self, observations: Sequence[Observation]) -> None:
         self.told = self.told or bool(observations)

@@ -42,7 +42,7 @@ def test_zero_cost_digits_config(tmp_path):
         assert charged > min(s for _, _, s in per_network)
         for label in ("random_search", "regularized_evolution"):
             rows = c.trajectory(f"zero_cost_ga_digits/{label}/0")
-            assert len(rows) > 1 and rows[-2].sim_seconds < 10.0  # asked while under the 10 s budget
+            assert len(rows) > 1 and rows[-2].sim_seconds < 12.0  # asked while under the 12 s budget
     page = (out / PAGE).read_text()
     for title in (
         "Best score per generation (paper Fig. 5)",
