@@ -75,12 +75,7 @@ class FakeProxyFitness:
             self.charged_seconds += 0.25
             h = int(self.space.hash(g)[:8], 16)
             width = sum(sum(b) for c in g.cells for b in c.blocks)
-            out.append(
-                {
-                    "ntk_cond": 10.0 + h % 97,
-                    "naswot": float(width),
-                    "grad_corr": 1.0 + h % 13,
-                    "params": 50.0 + width,
-                }
-            )
+            known = {"ntk_cond": 10.0 + h % 97, "naswot": float(width), "grad_corr": 1.0 + h % 13}
+            known["params"] = 50.0 + width
+            out.append({n: known.get(n, float(h % 1009)) for n in self.names})
         return out

@@ -1,5 +1,5 @@
-"""The zero-cost digits config end to end: zero_cost_ga vs RS and RE at equal simulated seconds, the report's
-zero-cost views, and proxies against trained accuracy once the trained networks are scored."""
+"""The zero-cost digits config end to end: zero_cost_ga vs RS and RE (plain and pre-filtered by a proxy) at
+equal simulated seconds, the report's zero-cost views, and proxies against trained accuracy."""
 
 from __future__ import annotations
 
@@ -28,19 +28,21 @@ def test_zero_cost_digits_config(tmp_path):
     assert done.returncode == 0, done.stderr
     with Cache(cache, read_only=True) as c:
         runs = c.runs("zero_cost_ga_digits")
-        assert len(runs) == 9 and {r.status for r in runs} == {"finished"}
+        assert len(runs) == 12 and {r.status for r in runs} == {"finished"}
         for trial in range(3):
             (final,) = c.trajectory(f"zero_cost_ga_digits/zero_cost_ga/{trial}")  # the trained network
             assert len(final.encoding.split(" / ")) == 2  # pop_size cells concatenated
             assert final.fitness > 0
         per_network = c.execute(
-            "SELECT arch_hash, count(*), sum(seconds) FROM proxies GROUP BY 1 ORDER BY 1"
+            "SELECT arch_hash, count(*), sum(seconds) FROM proxies WHERE proxy <> 'synflow@s0' GROUP BY 1"
         ).fetchall()
         assert per_network and {n for _, n, _ in per_network} == {4}  # the paper's scores, stored once
         # the search is charged at least one query of every network it scored, then the training
         charged = min(c.trajectory(f"zero_cost_ga_digits/zero_cost_ga/{t}")[0].sim_seconds for t in range(3))
         assert charged > min(s for _, _, s in per_network)
-        for label in ("random_search", "regularized_evolution"):
+        # the pre-filter's synflow scores are stored and charged: fewer trainings in the same seconds
+        assert c.execute("SELECT count(*) FROM proxies WHERE proxy = 'synflow@s0'").fetchone()[0] > 0
+        for label in ("random_search", "regularized_evolution", "regularized_evolution_synflow"):
             rows = c.trajectory(f"zero_cost_ga_digits/{label}/0")
             assert len(rows) > 1 and rows[-2].sim_seconds < 12.0  # asked while under the 12 s budget
     page = (out / PAGE).read_text()

@@ -55,6 +55,7 @@ PAIRS = [
     ("zero_cost_ga", "darts_cell", ZERO_COST),
     ("random_search", "darts_cell", {}),
     ("regularized_evolution", "darts_cell", {"population": 5, "sample_size": 2}),
+    ("regularized_evolution", "darts_cell", {"population": 5, "sample_size": 2, "prefilter": "synflow"}),
 ]
 # algorithms that search without training and propose one network per run (their final one)
 ONE_NETWORK = {"zero_cost_ga"}
@@ -188,3 +189,24 @@ def test_state_dicts_are_strict_json():
 def test_genetic_cnn_ga_rejects_other_spaces():
     with pytest.raises(EvonasError, match="genetic_cnn"):
         make("genetic_cnn_ga", "macro_re", {})
+
+
+def test_regularized_evolution_prefilter_keeps_the_best_of_k_draws():
+    space = get_space("darts_cell", **SPACES["darts_cell"])
+    params = {"population": 3, "sample_size": 2, "prefilter": "grad_corr", "prefilter_k": 4}
+    algo = make("regularized_evolution", "darts_cell", params)
+    assert algo.proxy_names == ("grad_corr",) and algo.params["prefilter_k"] == 4
+    twin = get_algorithm(
+        "regularized_evolution", space, rng=np.random.default_rng(0), population=3, sample_size=2
+    )
+    proposals = drive(algo, 6, batch=1)
+    assert algo.fitness.queries == 4 * 6  # every proposal scored its k draws
+    # the same generator, unfiltered: the first proposal is its first of four draws; filtered, the best
+    draws = [space.sample(twin.rng) for _ in range(4)]
+    scores = [row["grad_corr"] for row in algo.fitness.scores(draws)]
+    assert proposals[0] == space.encode(draws[scores.index(min(scores))])  # grad_corr: lower is better
+    assert get_algorithm("regularized_evolution", space, rng=0).proxy_names == ()
+    with pytest.raises(UnknownNameError):
+        get_algorithm("regularized_evolution", space, rng=0, prefilter="nope")
+    with pytest.raises(EvonasError, match="prefilter_k"):
+        get_algorithm("regularized_evolution", space, rng=0, prefilter="naswot", prefilter_k=1)

@@ -23,7 +23,7 @@ from tests.fakes import FakeExecutor
 TASK = preset("digits_quick")
 SPACE_PARAMS = {"max_depth": 2}
 GA = {"pop_size": 2, "offsprings": 4, "tourn_size": 2, "generations": 2, "darts_every": 2}
-SECONDS = {"ntk_cond": 0.5, "naswot": 0.125, "grad_corr": 0.25, "params": 0.0625}  # exact in binary
+SECONDS = {"ntk_cond": 0.5, "naswot": 0.125, "grad_corr": 0.25, "params": 0.0625, "synflow": 0.03125}
 
 
 def spec(algorithm: str = "zero_cost_ga", trial: int = 0, **params) -> RunSpec:
@@ -137,7 +137,8 @@ def test_zero_cost_ga_under_the_runner(tmp_path, fixed_seconds, fitnesses) -> No
     (fitness,) = fitnesses
     assert fitness.queries > networks > 0 and stored == 4 * networks  # every score stored, once
     tournament = 0.5  # generation 2 of 2 (darts_every 2): two readings of the test clock
-    assert fitness.charged_seconds == pytest.approx(sum(SECONDS.values()) * fitness.queries + tournament)
+    per_query = sum(SECONDS[n] for n in fitness.names)
+    assert fitness.charged_seconds == pytest.approx(per_query * fitness.queries + tournament)
     with Cache(tmp_path / "a.duckdb") as cache:
         record = cache.evaluations_for_task(TASK.key())[(final.arch_hash, 0)]
     # the clock: the search's proxy seconds (cached or not), then the final network's training
@@ -176,3 +177,17 @@ def test_killed_after_the_search_resumes_to_the_same_trajectory(tmp_path, fixed_
     assert strip(resumed) == strip(reference) and fixed_seconds["n"] == 0
     assert reference["zc/zero_cost_ga/0"] != reference["zc/zero_cost_ga/1"]
     assert np.isfinite([r.fitness for v in resumed.values() for r in v]).all()
+
+
+def test_prefiltered_evolution_pays_for_every_draw(tmp_path, fixed_seconds) -> None:
+    params = {"population": 2, "sample_size": 2}
+    filtered = spec("regularized_evolution", **params, prefilter="synflow", prefilter_k=3)
+    plain = spec("regularized_evolution", **params)
+    rows, (stored, networks) = run(tmp_path / "p.duckdb", [filtered])
+    assert stored == networks >= 3 and fixed_seconds["n"] == networks  # synflow only, stored once each
+    first = rows[filtered.run_id][0]
+    with Cache(tmp_path / "p.duckdb") as cache:
+        train = cache.evaluations_for_task(TASK.key())[(first.arch_hash, 0)].train_seconds
+    assert first.sim_seconds == pytest.approx(3 * SECONDS["synflow"] + train)  # 3 draws scored, then trained
+    plain_rows, (none, _) = run(tmp_path / "q.duckdb", [plain])
+    assert none == 0 and len(plain_rows[plain.run_id]) == len(rows[filtered.run_id]) == 4
