@@ -21,9 +21,10 @@ generation:
   operation weights (1 - e) x success/used + e x (1 - used/max used) + 0.2 with exploration e decaying by
   0.996 per mutation (the authors' `Mutations.mutate_one_edge`).
 
-After `generations` (or the first generation that ends with `search_seconds` of proxy and tournament time
-charged: the run's budget in simulated seconds is for the search and the final training together), `ask()`
-hands out one candidate: the final network, the population's cells
+After `generations` (or earlier: with `search_seconds`, a generation after the first starts only if the
+seconds charged so far plus the costliest generation's charge stay within it, so the search ends before
+the run's time budget and its final network still starts inside it), `ask()` hands out one candidate:
+the final network, the population's cells
 concatenated (Fig. 3) in selection order, trained by the runner with the task's protocol so its accuracy
 enters the same comparison as every other algorithm's. The search runs inside that first `ask()`; it is
 deterministic in the generator's state, and every score is cached, so an interrupted run repeats it
@@ -221,17 +222,18 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
         if not self.population:
             self.population = [self.space.sample(self.rng) for _ in range(self.pop_size)]
             self.ages = [0] * self.pop_size
+        costs: list[float] = []  # charged seconds of each generation of this search
         for g in range(len(self.history) + 1, self.generations + 1):
-            if self._spent():
-                break
+            spent = self._charged()
+            if costs and self.search_seconds is not None and spent + max(costs) > self.search_seconds:
+                break  # the next generation would likely end past search_seconds
             self._generation(g)
+            costs.append(self._charged() - spent)
         cells = tuple(c for genome in self.population for c in genome.cells)
         return DartsCellGenome(cells)
 
-    def _spent(self) -> bool:
-        """The search's charged seconds reached `search_seconds` (checked before each generation)."""
-        spent = getattr(self.fitness, "charged_seconds", 0.0)
-        return self.search_seconds is not None and spent >= self.search_seconds
+    def _charged(self) -> float:
+        return float(getattr(self.fitness, "charged_seconds", 0.0))
 
     # --- ask / tell ---
     def ask(self, n: int) -> list[Candidate[DartsCellGenome]]:

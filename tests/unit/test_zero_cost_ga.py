@@ -75,10 +75,12 @@ def test_misuse_is_one_clear_error() -> None:
         algo.bind(FakeFitness(names=("naswot",)))
 
 
-def test_search_stops_once_its_seconds_are_spent() -> None:
-    algo = run(0, search_seconds=1.5)  # the fake charges 0.25 s a query: generation 1 costs 8 x 0.25 = 2 s
-    assert [r["generation"] for r in algo.history] == [1]
+def test_search_stops_before_a_generation_that_would_overrun_its_seconds() -> None:
+    algo = run(0, search_seconds=1.5)  # the fake charges 0.25 s a query: a generation costs 8 x 0.25 = 2 s
+    assert [r["generation"] for r in algo.history] == [1]  # the first always runs
     assert algo.fitness.charged_seconds == 2.0 and len(algo.final.cells) == 2
+    algo = run(0, search_seconds=4.5)  # 2 + 2 <= 4.5: generation 2 runs; 4 + 2 > 4.5: generation 3 not
+    assert [r["generation"] for r in algo.history] == [1, 2] and algo.fitness.charged_seconds == 4.0
     assert [r["generation"] for r in run(0, search_seconds=100.0).history] == [1, 2, 3]
     with pytest.raises(EvonasError, match="search_seconds"):
         ZeroCostGA(SPACE, np.random.default_rng(0), search_seconds=0)
