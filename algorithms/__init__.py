@@ -21,6 +21,7 @@ _REGISTRY: dict[str, str] = {
     "optuna_random": "algorithms.optuna_samplers:OptunaRandom",
     "optuna_nsga2": "algorithms.optuna_samplers:OptunaNSGA2",
     "renas": "algorithms.renas:Renas",
+    "zero_cost_ga": "algorithms.zero_cost_ga:ZeroCostGA",
 }
 
 

@@ -24,6 +24,12 @@ and `redraw_io` only where they differ from the defaults. Not reproduced by any 
 trains every proposed child anew, a repeat of a network it has seen (an identity mutation, a re-draw that
 changes nothing) included, while here every candidate asks for replicate 0 and a repeat gets the stored
 result; its fitness is test accuracy, which is a task setting here (`fashion_mnist_re_paper`).
+
+Proxy pre-filter (ours, an option: `prefilter = "<proxy>"`, `prefilter_k = k`): every proposal, random
+or child, is the best of k draws by that zero-cost proxy of `harness.proxies` (its own direction; an
+undefined score loses; ties go to the first drawn). Under `evonas run` the proxy fitness is bound and its
+seconds charged on the run's simulated clock by `harness.proxy_hook`, so a pre-filtered run pays for
+every draw it scores and is compared with the plain one at equal simulated cost.
 """
 
 from __future__ import annotations
@@ -73,6 +79,8 @@ class RegularizedEvolutionConfig(AlgorithmConfig):
     sample_size: int | None = None
     cycles: int | None = None
     replacement: bool | None = None
+    prefilter: str | None = None  # a zero-cost proxy: each proposal is the best of `prefilter_k` draws by it
+    prefilter_k: int = 4
 
     def resolved(self) -> dict[str, Any]:
         base: dict[str, Any] = dict(DEFAULTS)
@@ -91,6 +99,16 @@ class RegularizedEvolutionConfig(AlgorithmConfig):
             raise EvonasError("regularized_evolution needs population >= 1 and sample_size >= 1")
         if not base["replacement"] and int(base["sample_size"]) > int(base["population"]):
             raise EvonasError("sample_size > population needs replacement = true")
+        if self.prefilter is not None and int(self.prefilter_k) < 2:
+            raise EvonasError("regularized_evolution: prefilter_k must be >= 2")
+
+    def params(self) -> dict[str, Any]:
+        """The keywords as given; the pre-filter's only where one is set (runs without one record what
+        they always did)."""
+        out = super().params()
+        if self.prefilter is None:
+            del out["prefilter"], out["prefilter_k"]
+        return out
 
 
 class RegularizedEvolution(Algorithm):
@@ -119,6 +137,13 @@ class RegularizedEvolution(Algorithm):
         self.redraw_io = bool(base["redraw_io"]) and (
             isinstance(space, RedrawIoSpace) and bool(space.supports_redraw_io)
         )
+        self.prefilter = None if self.config.prefilter is None else str(self.config.prefilter)
+        self.prefilter_k = int(self.config.prefilter_k)
+        if self.prefilter is not None:
+            from harness.proxies import spec
+
+            self._higher = spec(self.prefilter).higher_is_better  # an unknown proxy: one clear error
+        self.fitness: Any = None
         self.population: deque[tuple[str, float]] = deque()  # (encoding, fitness), oldest first
         self.asked = 0
         self.told = 0
@@ -133,7 +158,35 @@ class RegularizedEvolution(Algorithm):
             "cycles": self.cycles,
             "replacement": self.replacement,
             **{k: getattr(self, k) for k in ("tie_break", "redraw_io") if getattr(self, k) != DEFAULTS[k]},
+            **({"prefilter": self.prefilter, "prefilter_k": self.prefilter_k} if self.prefilter else {}),
         }
+
+    # --- the optional proxy pre-filter (`harness.proxy_hook` binds its fitness and charges its seconds) ---
+    @property
+    def proxy_names(self) -> tuple[str, ...]:
+        return () if self.prefilter is None else (self.prefilter,)
+
+    @property
+    def proxy_seed(self) -> int:
+        return 0
+
+    def bind(self, fitness: Any) -> None:
+        self.fitness = fitness
+
+    def _draw(self, make: Any) -> Any:
+        """One genome from `make()`; with a pre-filter, the best of `prefilter_k` draws by the proxy
+        (undefined scores last, ties to the first drawn)."""
+        if self.prefilter is None:
+            return make()
+        if self.fitness is None:
+            raise EvonasError(
+                "regularized_evolution with a prefilter needs a proxy fitness (run it with evonas run)"
+            )
+        draws = [make() for _ in range(self.prefilter_k)]
+        values = [row[self.prefilter] for row in self.fitness.scores(draws)]
+        sign = 1.0 if self._higher else -1.0
+        keys = [float("-inf") if v is None else sign * float(v) for v in values]
+        return draws[keys.index(max(keys))]
 
     @property
     def limit(self) -> int | None:
@@ -149,18 +202,20 @@ class RegularizedEvolution(Algorithm):
             if self.limit is not None and self.asked >= self.limit:
                 break
             if self.asked < self.population_size:
-                genome = self.space.sample(self.rng)
+                genome = self._draw(lambda: self.space.sample(self.rng))
             elif self.population:
-                if self.redraw_io:
-                    assert isinstance(self.space, RedrawIoSpace)
-                    genome = self.space.mutate(self._parent(), self.rng, redraw_io=True)
-                else:
-                    genome = self.space.mutate(self._parent(), self.rng)
+                genome = self._draw(self._child)
             else:
                 break  # the whole initial population is still being evaluated
             out.append(self.issue(genome))
             self.asked += 1
         return out
+
+    def _child(self) -> Any:
+        if self.redraw_io:
+            assert isinstance(self.space, RedrawIoSpace)
+            return self.space.mutate(self._parent(), self.rng, redraw_io=True)
+        return self.space.mutate(self._parent(), self.rng)
 
     def _parent(self) -> Any:
         members = list(self.population)

@@ -1,10 +1,11 @@
-"""`zero_cost_ga`: Reolon's GA with training-free fitness and a DARTS tournament (ga_darts_zero_cost.md).
+"""`zero_cost_ga`: Reolon's GA with training-free fitness and a DARTS tournament (docs/zero_cost.md).
 
 The search itself trains nothing: cells (single-cell `darts_cell` genomes) are scored with the paper's three
 values (NTK condition, the authors' second value grad_corr x NTK x ln(params), -log|det K|; all minimised)
-through a `harness.proxy_fitness.ProxyFitness` bound with `bind()` (the runner's hook: it owns the cache
-and the task; every score lands in the `proxies` table and its recorded seconds in
-`fitness.charged_seconds`). Per generation:
+through a `harness.proxy_fitness.ProxyFitness` bound with `bind()` (by the runner's hook,
+`harness.proxy_hook`, over the run's cache and task; every score lands in the `proxies` table, computed
+once with seed `proxy_seed`, and its recorded seconds are charged on the run's simulated clock). Per
+generation:
 
 - offspring: `offsprings` children, spread over the parents; each is the parent mutated with the learned
   operation weights (below), crossed with probability `p_crossover` with the previous parent (the
@@ -20,7 +21,10 @@ and the task; every score lands in the `proxies` table and its recorded seconds 
   operation weights (1 - e) x success/used + e x (1 - used/max used) + 0.2 with exploration e decaying by
   0.996 per mutation (the authors' `Mutations.mutate_one_edge`).
 
-After `generations`, `ask()` hands out one candidate: the final network, the population's cells
+After `generations` (or earlier: with `search_seconds`, a generation after the first starts only if the
+seconds charged so far plus the costliest generation's charge stay within it, so the search ends before
+the run's time budget and its final network still starts inside it), `ask()` hands out one candidate:
+the final network, the population's cells
 concatenated (Fig. 3) in selection order, trained by the runner with the task's protocol so its accuracy
 enters the same comparison as every other algorithm's. The search runs inside that first `ask()`; it is
 deterministic in the generator's state, and every score is cached, so an interrupted run repeats it
@@ -30,6 +34,7 @@ without recomputing a score. Every generation's scores and every tournament's al
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,6 +77,8 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
         p_crossover: float = 0.3,
         explore: float = 0.5,
         tournament_steps: tuple[int, int] = (30, 10),
+        proxy_seed: int = 0,
+        search_seconds: float | None = None,
     ) -> None:
         super().__init__(space, rng)
         if space.name != "darts_cell":
@@ -82,6 +89,10 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
         self.generations, self.darts_every = int(generations), int(darts_every)
         self.aging, self.p_crossover, self.explore = float(aging), float(p_crossover), float(explore)
         self.tournament_steps = (int(tournament_steps[0]), int(tournament_steps[1]))
+        self.proxy_seed = int(proxy_seed)
+        if search_seconds is not None and search_seconds <= 0:
+            raise EvonasError("zero_cost_ga: search_seconds must be > 0")
+        self.search_seconds = None if search_seconds is None else float(search_seconds)
         self.fitness: Any = None
         self.population: list[DartsCellGenome] = []
         self.ages: list[int] = []
@@ -104,7 +115,14 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
             "p_crossover": self.p_crossover,
             "explore": self.explore,
             "tournament_steps": list(self.tournament_steps),
+            "proxy_seed": self.proxy_seed,
+            "search_seconds": self.search_seconds,
         }
+
+    @property
+    def proxy_names(self) -> tuple[str, ...]:
+        """The proxies the runner's fitness must provide (`harness.proxy_hook`)."""
+        return SCORE_NAMES
 
     def bind(self, fitness: Any) -> None:
         """Give the algorithm its training-free fitness (a `ProxyFitness` over at least SCORE_NAMES)."""
@@ -155,7 +173,10 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
             order = [chosen[int(k)] for k in self.rng.permutation(len(chosen))]
             groups = len(order) // self.tourn_size
             order = order[: groups * self.tourn_size]
+            start = time.perf_counter()
             result = self._tournament([pool[i] for i in order])
+            # the supernet's training is paid on the clock too (measured: not part of the history)
+            self.fitness.charge(time.perf_counter() - start)
             chosen = [order[w] for w in result.winners]
             record["alphas"] = [list(a) for a in result.alphas]
             record["contestants"] = [self._enc(pool[i]) for i in order]
@@ -176,12 +197,13 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
         import torch
 
         from algorithms.zero_cost_ga_tournament import darts_tournament
-        from harness.training import device_split, resolve_device
+        from harness.training import device_split, resolve_device, torch_threads
 
         task = self.fitness.task
         data = device_split(task, resolve_device(self.fitness.device), self.fitness.data_root)
         seed = int(self.rng.integers(2**31))
-        with torch.enable_grad():
+        # the proxies' thread count (1 by default): on a loaded CPU, torch's default costs 50x here
+        with torch.enable_grad(), torch_threads(getattr(self.fitness, "threads", 1)):
             return darts_tournament(
                 [g.cells[0] for g in genomes],
                 self.tourn_size,
@@ -200,10 +222,18 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
         if not self.population:
             self.population = [self.space.sample(self.rng) for _ in range(self.pop_size)]
             self.ages = [0] * self.pop_size
+        costs: list[float] = []  # charged seconds of each generation of this search
         for g in range(len(self.history) + 1, self.generations + 1):
+            spent = self._charged()
+            if costs and self.search_seconds is not None and spent + max(costs) > self.search_seconds:
+                break  # the next generation would likely end past search_seconds
             self._generation(g)
+            costs.append(self._charged() - spent)
         cells = tuple(c for genome in self.population for c in genome.cells)
         return DartsCellGenome(cells)
+
+    def _charged(self) -> float:
+        return float(getattr(self.fitness, "charged_seconds", 0.0))
 
     # --- ask / tell ---
     def ask(self, n: int) -> list[Candidate[DartsCellGenome]]:
@@ -211,7 +241,7 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
             return []
         self.final = self.search()
         self.asked = True
-        return [Candidate(self.final, 0, self.generations)]
+        return [self.issue(self.final, 0, len(self.history))]
 
     def tell(self, observations: Sequence[Observation]) -> None:
         self.told = self.told or bool(observations)
@@ -224,6 +254,7 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
     def state_dict(self) -> dict[str, Any]:
         return {
             "rng": rng_state(self.rng),
+            "tickets": self.tickets,
             "population": [self._enc(g) for g in self.population],
             "ages": list(self.ages),
             "used": self.used.tolist(),
@@ -237,6 +268,7 @@ class ZeroCostGA(Algorithm[DartsCellGenome]):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         set_rng_state(self.rng, state["rng"])
+        self.tickets = int(state["tickets"])
         self.population = [self._dec(t) for t in state["population"]]
         self.ages = [int(a) for a in state["ages"]]
         self.used = np.asarray(state["used"], dtype=float)

@@ -68,6 +68,11 @@ class ProxyFitness:
     def _complete(self, arch: str) -> bool:
         return len(self._known.get(arch, {})) == len(self.names)
 
+    def charge(self, seconds: float) -> None:
+        """Charge other training-free work of the algorithm (e.g. `zero_cost_ga`'s DARTS tournament, timed
+        as it runs: unlike a stored score, a search repeated after a kill re-measures it)."""
+        self.charged_seconds += float(seconds)
+
     def scores(self, genomes: Sequence[Any]) -> list[dict[str, float | None]]:
         """Proxy values of each genome (None where a proxy is undefined for the network; every value None
         for a network the space refuses for the task)."""

@@ -47,6 +47,7 @@ from cache.surrogate_store import put_run_surrogate, run_surrogate
 from harness.errors import CheckpointError, EvonasError
 from harness.evaluation import Evaluator, Request
 from harness.executors import Executor, InlineExecutor
+from harness.proxy_hook import attach_proxies
 from harness.replicates import ReplicateMap, resolve
 from harness.scheduler import Scheduler, SchedulerStats
 from harness.spaces import SearchSpace, get_space
@@ -202,6 +203,7 @@ class RunDriver:
         self.objective = spec.task.objective
         self.rng = np.random.default_rng(spec.seed)
         self.algorithm: Algorithm = get_algorithm(spec.algorithm, space, rng=self.rng, **spec.params_dict())
+        self.proxies = attach_proxies(self.algorithm, evaluator)  # None unless it reads proxy scores
         self.now = 0.0
         self.step = 0
         self.asked = 0
@@ -346,8 +348,10 @@ class RunDriver:
                 # the rest of the generation at once: it trains in parallel, then takes its place on the
                 # W-worker timeline (`_place`), exactly where asking one free worker at a time puts it
                 candidates = self.algorithm.ask(self._left())
+                self._charge_proxies()
             else:
                 candidates = list(self.algorithm.ask(capacity)[:capacity]) if capacity > 0 else []
+                self._charge_proxies()
             if candidates:
                 self.outstanding = list(candidates)
                 continue
@@ -377,6 +381,11 @@ class RunDriver:
             starts.append(start)
             heapq.heappush(free, start + duration)
         return starts
+
+    def _charge_proxies(self) -> None:
+        """The proxy seconds of the last ask() on the simulated clock (`harness.proxy_hook`)."""
+        if self.proxies is not None:
+            self.now += self.proxies.take()
 
     def _replicate(self, candidate: Candidate) -> int:
         if self.replicate_map.policy == "shared":

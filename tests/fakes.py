@@ -48,3 +48,34 @@ class FakeExecutor(Executor):
             else:
                 self.jobs.append(job)
                 yield i, fake_result(job)
+
+
+class FakeProxyFitness:
+    """Deterministic stand-in for `harness.proxy_fitness.ProxyFitness`: scores from a network's hash and
+    width, no torch (a zero-cost algorithm's DARTS tournament still trains on `task`)."""
+
+    def __init__(self, space: Any, names: Sequence[str] = ("ntk_cond", "naswot", "grad_corr", "params")):
+        from harness.tasks import preset
+
+        self.space = space
+        self.names = tuple(names)
+        self.task = preset("digits_quick")
+        self.device = "cpu"
+        self.data_root: str | None = None
+        self.queries = 0
+        self.charged_seconds = 0.0
+
+    def charge(self, seconds: float) -> None:
+        self.charged_seconds += seconds
+
+    def scores(self, genomes: Sequence[Any]) -> list[dict[str, float]]:
+        out = []
+        for g in genomes:
+            self.queries += 1
+            self.charged_seconds += 0.25
+            h = int(self.space.hash(g)[:8], 16)
+            width = sum(sum(b) for c in g.cells for b in c.blocks)
+            known = {"ntk_cond": 10.0 + h % 97, "naswot": float(width), "grad_corr": 1.0 + h % 13}
+            known["params"] = 50.0 + width
+            out.append({n: known.get(n, float(h % 1009)) for n in self.names})
+        return out

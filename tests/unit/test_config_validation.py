@@ -182,7 +182,7 @@ def test_unknown_algorithm_parameters_list_the_valid_ones(tmp_path: Path) -> Non
     assert (
         "algorithms[1].params: unknown parameter(s) populaton of algorithm 'regularized_evolution'" in message
     )
-    assert "(valid: cycles, population, preset, replacement, sample_size)" in message
+    assert "(valid: cycles, population, prefilter, prefilter_k, preset, replacement, sample_size)" in message
 
 
 def test_unknown_space_parameters_list_the_valid_ones(tmp_path: Path) -> None:

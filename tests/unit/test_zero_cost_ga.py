@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
@@ -12,37 +10,14 @@ import pytest
 from algorithms.zero_cost_ga import SCORE_NAMES, ZeroCostGA
 from harness.errors import EvonasError
 from harness.spaces import get_space
-from harness.tasks import preset
 from harness.training import torch_threads
+from tests.fakes import FakeProxyFitness
 
 SPACE = get_space("darts_cell", max_depth=3)
 
 
-@dataclass
-class FakeFitness:
-    """Deterministic stand-in for ProxyFitness: scores from the network's hash and width."""
-
-    names: tuple[str, ...] = SCORE_NAMES
-    task: object = field(default_factory=lambda: preset("digits_quick"))
-    device: str = "cpu"
-    data_root: str | None = None
-    queries: int = 0
-
-    def scores(self, genomes: Sequence) -> list[dict[str, float]]:
-        out = []
-        for g in genomes:
-            self.queries += 1
-            h = int(SPACE.hash(g)[:8], 16)
-            width = sum(sum(b) for c in g.cells for b in c.blocks)
-            out.append(
-                {
-                    "ntk_cond": 10.0 + h % 97,
-                    "naswot": float(width),
-                    "grad_corr": 1.0 + h % 13,
-                    "params": 50.0 + width,
-                }
-            )
-        return out
+def FakeFitness(names: tuple[str, ...] = SCORE_NAMES) -> FakeProxyFitness:
+    return FakeProxyFitness(SPACE, names)
 
 
 PARAMS = {"pop_size": 2, "offsprings": 6, "tourn_size": 2, "generations": 3, "tournament_steps": (2, 2)}
@@ -98,3 +73,14 @@ def test_misuse_is_one_clear_error() -> None:
         ZeroCostGA(get_space("genetic_cnn"), np.random.default_rng(0))
     with pytest.raises(EvonasError, match="proxies"):
         algo.bind(FakeFitness(names=("naswot",)))
+
+
+def test_search_stops_before_a_generation_that_would_overrun_its_seconds() -> None:
+    algo = run(0, search_seconds=1.5)  # the fake charges 0.25 s a query: a generation costs 8 x 0.25 = 2 s
+    assert [r["generation"] for r in algo.history] == [1]  # the first always runs
+    assert algo.fitness.charged_seconds == 2.0 and len(algo.final.cells) == 2
+    algo = run(0, search_seconds=4.5)  # 2 + 2 <= 4.5: generation 2 runs; 4 + 2 > 4.5: generation 3 not
+    assert [r["generation"] for r in algo.history] == [1, 2] and algo.fitness.charged_seconds == 4.0
+    assert [r["generation"] for r in run(0, search_seconds=100.0).history] == [1, 2, 3]
+    with pytest.raises(EvonasError, match="search_seconds"):
+        ZeroCostGA(SPACE, np.random.default_rng(0), search_seconds=0)
