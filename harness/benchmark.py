@@ -29,7 +29,7 @@ from cache.records import EvalRecord
 from harness.errors import ConfigError
 from harness.evaluation import Evaluator, Request
 from harness.experiment import open_cache, query_frame
-from harness.runner import outcome_of
+from harness.run_driver import outcome_of
 from harness.spaces import SearchSpace, get_space
 from harness.tasks import Task, preset
 

@@ -51,7 +51,7 @@ from typing import Any
 
 from harness import config_validation as cv
 from harness.errors import ConfigError, EvonasError
-from harness.runner import Budget, RunSpec, freeze
+from harness.run_spec import Budget, RunSpec, freeze
 from harness.spaces.base import short_repr
 from harness.tasks import Task, preset
 

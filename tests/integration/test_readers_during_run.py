@@ -19,8 +19,8 @@ pytestmark = pytest.mark.slow
 CONFIG = """
 [experiment]
 name = "readers"
-trials = 1
-budget = { evaluations = 30 }
+trials = 2
+budget = { evaluations = 60 }  # long enough that reads finish while it writes, even on a loaded machine
 
 [space]
 name = "genetic_cnn"
