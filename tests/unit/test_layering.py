@@ -12,8 +12,8 @@ above; every import counts: top-level, inside functions, under `if TYPE_CHECKING
 2. harness: every `harness` module not listed below (spaces, tasks, datasets, data, training, evaluation,
    executors, surrogate, proxies, ...): what algorithms build on.
 3. algorithms: every `algorithms` module (they use harness.spaces, harness.training, harness.tasks, ...).
-4. engine: `harness.runner`, `harness.run_driver`, `harness.config`, `harness.config_validation`, `harness.experiment`,
-   `harness.benchmark`: what drives algorithms (they look algorithms up by name).
+4. engine: `harness.runner`, `harness.run_driver`, `harness.config`, `harness.config_validation`,
+   `harness.experiment`, `harness.benchmark`: what drives algorithms (they look algorithms up by name).
 5. reports: every `reports` module (they read the cache and may use spaces, tasks, algorithms, the runner's
    checkpoint format).
 6. front end: the `harness` package itself (its `__init__` exports the Python API, lazily),
