@@ -29,8 +29,9 @@ from markupsafe import Markup
 from cache.store import Cache
 from harness.errors import EvonasError
 from reports import data as data_module
-from reports import data_zero_cost, views, views_renas, views_zero_cost
+from reports import views
 from reports.document import Figure, Page, Table
+from reports.papers import load_papers
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +105,12 @@ def _add(files: dict[str, str], path: str, text: str) -> None:
 def build(cache: Cache, experiments: Sequence[str] | None = None) -> dict[str, str]:
     """All files of the report, by path relative to the report directory."""
     data = data_module.load(cache, experiments)
-    renas_histories = views_renas.load(cache, data)  # the RENAS Fig. 4 view's population histories
-    zero_cost = data_zero_cost.load(cache, data)
+    loaded = load_papers(cache, data)  # what the papers' views read beyond `data` (e.g. checkpoints)
     cache.idle()  # everything is loaded: a run may write while the pages are drawn
     built = []
     for block in data_module.blocks(data):
         log.info("report page %s / %s", block.experiment.name, block.slug)
-        page, samples = views.block_page(data, block)
-        page = views_renas.with_efficiency(page, data, block, renas_histories)
-        page = views_zero_cost.with_sections(page, views_zero_cost.zero_cost_sections(zero_cost, data, block))
+        page, samples = views.block_page(data, block, loaded)
         built.append((block, page, samples))
     ranking = views.ranking_input([(b, s) for b, _, s in built])
     index = views.index_page(data, [(b, p) for b, p, _ in built], ranking, data.cache_name)

@@ -13,15 +13,15 @@ read with the rest of the report before the cache is released). The trajectory c
 so far must be the running maximum of the trajectory's fitness) and is the source of the `rl` variant's
 curve when its checkpoint is absent (its 'population' is its last P samples, a function of the trajectory).
 Checkpoints are not exported: a page made from an exported-and-imported cache says which runs lack one.
-Hooked into the pages by `reports.render.build` (`load` before the cache is released, `with_efficiency`
-after each page is built).
+On the pages through the paper registry's entry `reports.papers.renas` (`load` in the registry's load
+phase, before the report releases the cache; `efficiency_section` when each page is built).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
@@ -29,7 +29,7 @@ from matplotlib.figure import Figure as MplFigure
 from cache.store import Cache
 from reports import figures
 from reports.data import Block, CacheData, Run
-from reports.document import Dataset, Figure, Page, Section, Table, Text, pct
+from reports.document import Dataset, Figure, Section, Table, Text, pct
 from reports.renas_efficiency import Curves, default_target, run_history, speedup
 
 ALGORITHM = "renas"
@@ -303,16 +303,3 @@ def efficiency_section(data: CacheData, block: Block, histories: Histories) -> S
     if notes:
         blocks.append(Text(tuple(notes), kind="warning"))
     return Section("renas-efficiency", "RENAS efficiency (Fig. 4)", tuple(blocks))
-
-
-def with_efficiency(page: Page, data: CacheData, block: Block, histories: Histories) -> Page:
-    """`page` with the efficiency view inserted before its architectures (unchanged without renas runs)."""
-    section = efficiency_section(data, block, histories)
-    if section is None:
-        return page
-    sections = list(page.sections)
-    at = next(
-        (i for i, s in enumerate(sections) if s.id in ("architectures", "noise", "metadata")), len(sections)
-    )
-    sections.insert(at, section)
-    return replace(page, sections=tuple(sections))

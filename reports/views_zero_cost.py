@@ -15,7 +15,6 @@ against trained accuracy.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
@@ -26,7 +25,7 @@ from harness.proxies_analysis import paper_scores, rank_correlations
 from reports.colors import PALETTE
 from reports.data import Block, CacheData
 from reports.data_zero_cost import SearchHistory, ZeroCostData
-from reports.document import Dataset, Figure, Page, Section, Table, Text
+from reports.document import Dataset, Figure, Section, Table, Text
 from reports.figures import margins, render
 
 AXES = ("ntk_cond", "third_score", "neg_log_det_k")
@@ -316,12 +315,3 @@ def zero_cost_sections(zero: ZeroCostData, data: CacheData, block: Block) -> lis
     if correlation is not None:
         sections.append(correlation)
     return sections
-
-
-def with_sections(page: Page, sections: Sequence[Section]) -> Page:
-    """`page` with `sections` inserted before its metadata section (at the end when it has none)."""
-    if not sections:
-        return page
-    ids = [s.id for s in page.sections]
-    at = ids.index("metadata") if "metadata" in ids else len(ids)
-    return dataclasses.replace(page, sections=(*page.sections[:at], *sections, *page.sections[at:]))

@@ -5,9 +5,10 @@ warnings (`warnings`); final results (`final_results`); 1. anytime curves (`anyt
 simulated seconds; regret where the space is fully tabulated); 2. ECDFs (`ecdf`: final best, all
 evaluated); 3. runtime ECDF with its area (`runtime`); 4. dominance matrix (`dominance`: table and
 heatmap); 6. the papers' tables and claims (the registry in `reports.papers`); 7. architecture drawings
-(`architectures`); 8. noise (`noise`); then the metadata block (`metadata`). `page` assembles a page,
-`context` holds what every view needs. The index (`index`) carries 5. the ranking across (space, task)
-blocks with its critical-difference diagram (`ranking`).
+(`architectures`); 8. noise (`noise`); the registry's entries placed at the end (the zero-cost views); then
+the metadata block (`metadata`). `page` assembles a page, `context` holds what every view needs. The index
+(`index`) carries 5. the ranking across (space, task) blocks with its critical-difference diagram
+(`ranking`).
 """
 
 from __future__ import annotations

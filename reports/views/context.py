@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -52,6 +52,9 @@ class PageContext:
     colors: Mapping[str, str]
     objective: str
     setting: str | None
+    #: what the paper registry's load phase read from the cache, by entry module name
+    #: (`reports.papers.load_papers`); empty for a page built without it
+    loaded: Mapping[str, object] = field(default_factory=dict)
 
     def stem(self, view: str) -> str:
         return f"{self.block.slug}__{view}"

@@ -10,9 +10,9 @@ import numpy as np
 from harness.errors import ConfigError
 from reports import analysis as an
 from reports import figures, headline, paper_numbers
+from reports import papers as paper_registry  # a module, not its names: reports.papers imports the views
 from reports.data import Block, CacheData, safe_name
 from reports.document import Page, Section, Text
-from reports.papers import paper_sections
 from reports.views.anytime import anytime_section
 from reports.views.architectures import architecture_section
 from reports.views.context import PageContext, objective_words
@@ -31,8 +31,11 @@ def experiment_dir(block: Block) -> str:
     return safe_name(block.experiment.name)
 
 
-def block_page(data: CacheData, block: Block) -> tuple[Page, dict[str, np.ndarray]]:
-    """The page of one (experiment, space, task) and its final samples (for the ranking)."""
+def block_page(
+    data: CacheData, block: Block, loaded: Mapping[str, object] | None = None
+) -> tuple[Page, dict[str, np.ndarray]]:
+    """The page of one (experiment, space, task) and its final samples (for the ranking); `loaded` is what the
+    paper registry's load phase read (`reports.papers.load_papers`)."""
     results = an.block_results(data, block)
     warnings: list[str] = []
     setting = None
@@ -50,6 +53,7 @@ def block_page(data: CacheData, block: Block) -> tuple[Page, dict[str, np.ndarra
         colors=figures.page_colors(figures.report_palette([r.label for r in data.runs]), list(results)),
         objective=block.objective,
         setting=setting,
+        loaded={} if loaded is None else loaded,
     )
     samples = ctx.samples
     matrix = page_matrix(samples)
@@ -64,9 +68,10 @@ def block_page(data: CacheData, block: Block) -> tuple[Page, dict[str, np.ndarra
         ecdf_section(ctx, samples),
         runtime_section(ctx),
         dominance_section(ctx, samples, matrix),
-        *paper_sections(ctx),
+        *paper_registry.paper_sections(ctx),
         architecture_section(ctx),
         noise_section(ctx),
+        *paper_registry.paper_sections(ctx, place="end"),
         metadata_section(ctx),
     ]
     page = Page(

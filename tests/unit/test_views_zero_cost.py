@@ -1,4 +1,5 @@
-"""The zero-cost report views' computations: fronts, distances to the origin, correlations, the page hook."""
+"""The zero-cost report views' computations: fronts, distances to the origin, correlations; their registry
+entry (`reports.papers.zero_cost`) places them before the metadata."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from reports.data_zero_cost import SearchHistory
-from reports.document import Page, Section, Table
+from reports import papers
+from reports.data_zero_cost import SearchHistory, ZeroCostData
+from reports.document import Table
+from reports.papers import zero_cost
 from reports.views_zero_cost import (
     correlation_section,
     non_dominated,
     origin_rows,
     search_section,
-    with_sections,
 )
 
 BLOCK = SimpleNamespace(
@@ -74,8 +76,11 @@ def test_correlation_matches_scipy_and_needs_enough_networks() -> None:
     assert correlation_section(BLOCK, {"a": {("naswot", 0): None}}, acc) is None
 
 
-def test_sections_go_before_the_metadata() -> None:
-    page = Page("p", "t", "", (Section("a", "A"), Section("metadata", "M")), (), "f")
-    out = with_sections(page, [Section("z", "Z")])
-    assert [s.id for s in out.sections] == ["a", "z", "metadata"]
-    assert with_sections(page, []) is page
+def test_registry_entry_stands_before_the_metadata_and_needs_the_load_phase() -> None:
+    assert zero_cost in papers.PAPERS and zero_cost.PLACE == "end"
+    page = SimpleNamespace(block=SimpleNamespace(task=SimpleNamespace(task_key="t"), runs=()), loaded={})
+    assert not zero_cost.applies(page)  # type: ignore[arg-type]
+    page.loaded = {zero_cost.__name__: ZeroCostData(proxies={"other": {}})}
+    assert not zero_cost.applies(page)  # type: ignore[arg-type]
+    page.loaded = {zero_cost.__name__: ZeroCostData(proxies={"t": {}})}
+    assert zero_cost.applies(page)  # type: ignore[arg-type]
