@@ -476,6 +476,14 @@ VERBS = {
 }
 
 
+_RESUME_HINTS = {  # how to go on after Ctrl-C, by verb (nothing stored is trained again)
+    "run": "continue with `evonas run CONFIG --resume`",
+    "demo": "run `evonas demo` again to continue",
+    "tabulate": "run the same `evonas tabulate` command again to continue",
+    "proxies": "run the same `evonas proxies` command again to continue",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -495,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print(
-            "evonas: interrupted; stored evaluations are kept; continue with `evonas run CONFIG --resume`",
+            f"evonas: interrupted; stored evaluations are kept; {_RESUME_HINTS.get(args.verb, 'nothing stored is lost')}",
             file=sys.stderr,
         )
         return 130
