@@ -503,7 +503,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print(
-            f"evonas: interrupted; stored evaluations are kept; {_RESUME_HINTS.get(args.verb, 'nothing stored is lost')}",
+            "evonas: interrupted; stored evaluations are kept; "
+            + _RESUME_HINTS.get(args.verb, "nothing stored is lost"),
             file=sys.stderr,
         )
         return 130
