@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reports import analysis as an
+from reports import analysis_generations as ag
 from reports import figures, paper_numbers
 from reports.document import Dataset, Figure, Table, Text, pct
 from reports.papers.common import named_accuracy
@@ -40,7 +40,7 @@ class _Fronts:
 
     rows: list[tuple[object, ...]] = field(default_factory=list)
     table_rows: list[tuple[str, ...]] = field(default_factory=list)
-    de_models: list[tuple[int, int, an.DeTable3Picks]] = field(default_factory=list)
+    de_models: list[tuple[int, int, ag.DeTable3Picks]] = field(default_factory=list)
 
     def add(
         self, label: str, set_name: str, shown_set: str, trial: object, members: list, front: set
@@ -103,8 +103,8 @@ def pareto_section(ctx: PageContext) -> list[Table | Figure | Text]:
 def _fronts(ctx: PageContext) -> _Fronts:
     fronts = _Fronts()
     for label, rs in ctx.results.items():
-        members = an.evaluated_members(ctx.data, [r.run for r in rs])
-        front = {(m.arch_hash, m.fitness) for m in an.pareto(members)}
+        members = ag.evaluated_members(ctx.data, [r.run for r in rs])
+        front = {(m.arch_hash, m.fitness) for m in ag.pareto(members)}
         finite = [
             m for m in sorted(members, key=lambda m: (m.params, m.arch_hash)) if math.isfinite(m.params)
         ]
@@ -112,19 +112,19 @@ def _fronts(ctx: PageContext) -> _Fronts:
         for r in rs:
             if r.run.algorithm != "differential_evolution":
                 continue
-            generation, population = an.de_final_population(ctx.data, r.run)
+            generation, population = ag.de_final_population(ctx.data, r.run)
             if not population:
                 continue
-            pfront = {(m.arch_hash, m.fitness) for m in an.pareto(population)}
+            pfront = {(m.arch_hash, m.fitness) for m in ag.pareto(population)}
             shown = f"final population (population {generation + 1})"
             fronts.add(label, "final population", shown, r.run.trial, population, pfront)
-            picks = an.de_table3_picks(population)
+            picks = ag.de_table3_picks(population)
             if picks is not None:
                 fronts.de_models.append((r.run.trial, generation, picks))
     return fronts
 
 
-def de_table3(ctx: PageContext, de_models: Sequence[tuple[int, int, an.DeTable3Picks]]) -> Table:
+def de_table3(ctx: PageContext, de_models: Sequence[tuple[int, int, ag.DeTable3Picks]]) -> Table:
     """DE-NAS Table 3 beside ours: per DE run, Model 1 = the best selection score of the final population
     (entry [0]) and Model 2 = its entry [7] by score, as the authors picked them from population-9.bin;
     the text's readings (best accuracy, fewest parameters) are listed where they are other networks."""
@@ -166,14 +166,14 @@ def de_table3(ctx: PageContext, de_models: Sequence[tuple[int, int, an.DeTable3P
     )
 
 
-def _ours_rows(sel: str, trial: int, generation: int, picks: an.DeTable3Picks) -> list[tuple[str, ...]]:
+def _ours_rows(sel: str, trial: int, generation: int, picks: ag.DeTable3Picks) -> list[tuple[str, ...]]:
     """Table 3 rows of one DE run: its Model 1 and Model 2 picks, and the text's readings where they
     differ."""
     population = f"population {generation + 1} (the initial one + {generation} rounds)"
     shown = [
         (f"Model 1: best score (0.7 error + 0.3 params), entry [0] of {population}", picks.model1),
         (
-            f"Model 2: entry [{an.DE_MODEL2_ENTRY}] by score of {population}, the authors' pick",
+            f"Model 2: entry [{ag.DE_MODEL2_ENTRY}] by score of {population}, the authors' pick",
             picks.model2,
         ),
     ]

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from harness.errors import EvonasError
-from reports import analysis as an
+from reports import analysis_generations as ag
 from reports import figures, paper_numbers
 from reports.data import safe_name
 from reports.document import Dataset, Figure, Table, Text, pct
@@ -37,7 +37,7 @@ GCNN_TABLE1_COLUMNS = (
 )
 STAT_NAMES = ("Max", "Min", "Avg", "Med", "Std")
 
-Tables = Mapping[int, Sequence[an.GenerationStats]]
+Tables = Mapping[int, Sequence[ag.GenerationStats]]
 
 
 def applies(page: PageContext) -> bool:
@@ -72,7 +72,7 @@ def _five(values: Sequence[float]) -> list[str]:
 
 
 def _label_blocks(ctx: PageContext, label: str) -> list[Table | Figure | Text]:
-    tables = {r.run.trial: an.genetic_table(ctx.data, r.run) for r in ctx.results[label]}
+    tables = {r.run.trial: ag.genetic_table(ctx.data, r.run) for r in ctx.results[label]}
     tables = {t: rows for t, rows in tables.items() if rows}
     if not tables:
         return [Text((f"{label}: no complete generation recorded.",), kind="note")]
@@ -87,7 +87,7 @@ def _label_blocks(ctx: PageContext, label: str) -> list[Table | Figure | Text]:
     return out
 
 
-def _shown_rows(ctx: PageContext, generations: Sequence[an.GenerationStats]) -> list[tuple[str, ...]]:
+def _shown_rows(ctx: PageContext, generations: Sequence[ag.GenerationStats]) -> list[tuple[str, ...]]:
     """The shown Table 1 rows of one trial: ours (fitness, and test beside unless selected on test) and
     the paper's rows beside in its setting."""
     paper = ctx.setting == paper_numbers.GENETIC_CNN

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from harness.errors import EvonasError
 from reports import analysis as an
+from reports import analysis_generations as ag
 from reports import drawings
 from reports.document import Dataset, Figure, Section, Table, Text, pct
 from reports.views.context import PageContext, objective_words
@@ -82,7 +83,7 @@ def _best_networks(ctx: PageContext) -> _Drawn:
             out.notes.append(f"{label}: the best network cannot be drawn ({exc}).")
             continue
         test = an.reported_value(ctx.data, result.run, q)
-        params = an.params_of(ctx.data, result.run, q)
+        params = ag.params_of(ctx.data, result.run, q)
         scores = f"{sel} {pct(q.fitness)}%" + (f", test {pct(test)}%" if ctx.objective != "test_acc" else "")
         out.panels.append((label, f"{label}\n{scores}"))
         out.rows.extend(drawings.graph_rows(label, graph))

@@ -16,7 +16,7 @@ from algorithms import Outcome, get_algorithm
 from harness.config import load_config
 from harness.spaces import Shape, get_space
 from harness.tasks import preset
-from reports import analysis as an
+from reports import analysis_generations as ag
 
 CIFAR = Shape((3, 32, 32), 10)
 CONFIGS = Path(__file__).resolve().parents[2] / "benchmarks" / "configs"
@@ -50,10 +50,10 @@ def test_nine_populations_are_the_initial_one_and_eight_rounds() -> None:
         assert de.params["generations"] == 8 and config.budget.evaluations == 100
 
 
-def _population9() -> list[an.Member]:
+def _population9() -> list[ag.Member]:
     members = json.loads(POPULATION9.read_text())["members"]
     return [
-        an.Member(
+        ag.Member(
             m["entry"], str(m["entry"]), f"entry {m['entry']}", m["accuracy"], math.nan, m["parameters"]
         )
         for m in members
@@ -65,7 +65,7 @@ def test_table3_picks_entries_0_and_7_of_the_authors_population_9() -> None:
     best score 0.7 error + 0.3 params, 16,477,306 parameters; not the best accuracy), Model 2 = entry [7]
     (7,796,674 parameters; not the fewest parameters of that population)."""
     population = _population9()
-    picks = an.de_table3_picks(population)
+    picks = ag.de_table3_picks(population)
     assert picks is not None
     assert picks.model1.index == 0 and picks.model1.params == 16_477_306
     assert picks.model2 is not None and picks.model2.index == 7 and picks.model2.params == 7_796_674

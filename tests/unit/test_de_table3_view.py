@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cache.store import Cache
 from reports import analysis as an
+from reports import analysis_generations as ag
 from reports import paper_numbers, views
 from reports.data import blocks, load
 from reports.document import Table
@@ -37,7 +38,7 @@ def test_table3_takes_entries_0_and_7_of_the_final_population(tmp_path: Path) ->
     results = an.block_results(data, block)
     ctx = views.PageContext(data, block, results, {}, block.objective, paper_numbers.DE_NAS)
     run = results["differential_evolution"][0].run
-    generation, population = an.de_final_population(data, run)
+    generation, population = ag.de_final_population(data, run)
     assert generation == 1 and len(population) == 8
     out = de_nas.pareto_section(ctx)
     (table3,) = [b for b in out if isinstance(b, Table) and b.stem.endswith("de-table3")]

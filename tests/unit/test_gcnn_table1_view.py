@@ -10,6 +10,7 @@ import pytest
 
 from cache.store import Cache
 from reports import analysis as an
+from reports import analysis_generations as ag
 from reports import paper_numbers, views
 from reports.data import blocks, load
 from reports.document import Table, Text
@@ -57,7 +58,7 @@ def test_table1_rows_carry_the_test_accuracy_of_the_same_individuals(tmp_path: P
     """Table 1 statistics per generation: fitness (validation) and the same individuals' test accuracy,
     both averaged over an individual's occurrences (Sec. 3.2.4)."""
     ctx = _page(tmp_path, "cifar10_gcnn_paper")
-    rows = an.genetic_table(ctx.data, ctx.results["genetic_cnn_ga"][0].run)
+    rows = ag.genetic_table(ctx.data, ctx.results["genetic_cnn_ga"][0].run)
     g0, g1 = rows
     assert (g0.max, g0.min) == pytest.approx((0.80, 0.60))
     assert (g0.test_max, g0.test_min, g0.best_test) == pytest.approx((0.75, 0.70, 0.70))

@@ -19,6 +19,7 @@ from cache.store import Cache
 from harness.errors import CacheError, ConfigError, UnknownNameError
 from harness.spaces import get_space
 from reports import analysis as an
+from reports import analysis_generations as ag
 from reports import paper_numbers, views
 from reports.data import Block, CacheData, Experiment, TaskInfo, blocks, load
 from tests.reportfixtures import (
@@ -131,7 +132,7 @@ def test_genetic_table_averages_occurrences_up_to_each_generation(tmp_path: Path
         algorithm_name="genetic_cnn_ga",
         params={"population": 2},
     )
-    rows = an.genetic_table(data, r.run)
+    rows = ag.genetic_table(data, r.run)
     assert [g.generation for g in rows] == [0, 1]
     assert (rows[0].max, rows[0].min, rows[0].avg) == pytest.approx((0.8, 0.6, 0.7))
     g1 = rows[1]
@@ -142,8 +143,8 @@ def test_genetic_table_averages_occurrences_up_to_each_generation(tmp_path: Path
 
 def test_generations_by_position_when_unlabelled(tmp_path: Path) -> None:
     _, r = _one_run(tmp_path, [ManualQuery(e, 0.5, 0.5) for e in (A, B, C, D, A)])
-    assert an.generations(r.run, 2, 1) == [[0, 1], [2], [3], [4]]
-    assert an.generations(r.run, 2) == [[0, 1], [2, 3]]  # the incomplete last generation is dropped
+    assert ag.generations(r.run, 2, 1) == [[0, 1], [2], [3], [4]]
+    assert ag.generations(r.run, 2) == [[0, 1], [2, 3]]  # the incomplete last generation is dropped
 
 
 def test_de_final_population_replays_the_algorithm(tmp_path: Path) -> None:
@@ -167,7 +168,7 @@ def test_de_final_population_replays_the_algorithm(tmp_path: Path) -> None:
         data = load(cache)
     run = data.runs[0]
     assert [q.generation for q in run.queries] == [0] * 5 + [1] * 3 + [2] * 3  # DE labels its generations
-    generation, population = an.de_final_population(data, run)
+    generation, population = ag.de_final_population(data, run)
     space = get_space("de_sequential")
     algo = get_algorithm("differential_evolution", space, rng=np.random.default_rng(run.seed), **run.params)
     for q in run.queries:
@@ -178,7 +179,7 @@ def test_de_final_population_replays_the_algorithm(tmp_path: Path) -> None:
         algo.tell([(cand, Outcome(q.arch_hash, q.fitness, ev.status, params=ev.params))])
     assert generation == 2
     assert [m.encoding for m in population] == [m.encoding for m in algo.population]  # type: ignore[attr-defined]
-    front = an.pareto(population)
+    front = ag.pareto(population)
     assert front and all(
         not (o.fitness >= f.fitness and o.params < f.params) for f in front for o in population
     )
@@ -340,11 +341,11 @@ def test_generation_views_read_the_run_log_and_agree_with_the_trajectory(tmp_pat
     run = data.runs[0]
     roles = {(g.generation, g.role) for g in run.generations}
     assert roles == {(g, r) for g in range(3) for r in ("child", "survivor")}
-    logged = an.de_final_population(data, run)
-    replayed = an.de_final_population(data, dataclasses.replace(run, generations=()))
+    logged = ag.de_final_population(data, run)
+    replayed = ag.de_final_population(data, dataclasses.replace(run, generations=()))
     assert logged[0] == replayed[0] == 2
     assert [m.encoding for m in logged[1]] == [m.encoding for m in replayed[1]]
     assert [m.params for m in logged[1]] == [m.params for m in replayed[1]]
     # the table, not the trajectory, decides: drop the last generation's survivors and the answer moves
     trimmed = tuple(g for g in run.generations if not (g.generation == 2 and g.role == "survivor"))
-    assert an.de_final_population(data, dataclasses.replace(run, generations=trimmed))[0] == 1
+    assert ag.de_final_population(data, dataclasses.replace(run, generations=trimmed))[0] == 1
